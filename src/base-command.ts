@@ -1,0 +1,261 @@
+import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
+
+import type {AdminApiClient} from './admin-api/client.js'
+import {CliError, EXIT, InterruptedError, usageError} from './errors.js'
+import {openOutputTarget, type OutputSink, stdoutSink} from './output/output-target.js'
+import {isInteractive} from './output/prompts.js'
+import {ansi, plain, type Style, useColour} from './output/style.js'
+import {DEFAULT_PROFILE, type Profile, ProfileStore, validateProfileName} from './profile/profile-store.js'
+import {doNotTrack, Telemetry, type TelemetryCounts} from './telemetry/telemetry.js'
+
+export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<
+  (typeof BaseCommand)['baseFlags'] & T['flags']
+>
+
+const GLOBAL = 'GLOBAL'
+
+/** What a command's run() returns: the data, and how it ends the process. */
+export interface CommandResult {
+  /** Non-zero to exit with it after the result is rendered (1: some failed; 130: interrupted). */
+  exitCode?: number
+  /** Counts reported in telemetry. */
+  counts?: TelemetryCounts
+}
+
+/**
+ * The one base class of the plugin. It declares the inherited options of
+ * PRODUCT.md §3 and applies them in oclif's lifecycle: flags are parsed and
+ * the output target opened in init(); run() returns a result that this class
+ * renders as text or JSON; catch() maps every error to one line (or one JSON
+ * document) and an exit code; finally() sends telemetry and releases sockets.
+ */
+export abstract class BaseCommand<T extends typeof Command> extends Command {
+  static baseFlags = {
+    profile: Flags.string({
+      summary: 'Name of the profile to use (letters, digits, "-" and "_").',
+      default: DEFAULT_PROFILE,
+      helpGroup: GLOBAL,
+    }),
+    telemetry: Flags.option({
+      summary: 'Turn usage tracking on or off for this profile (the choice is saved).',
+      options: ['on', 'off'] as const,
+      helpGroup: GLOBAL,
+    })(),
+    'output-target': Flags.string({
+      char: 'o',
+      summary: 'Write the output to this file (created 0600 or replaced) instead of stdout.',
+      helpGroup: GLOBAL,
+    }),
+    'output-format': Flags.option({
+      char: 'f',
+      summary: 'Output format: "" (text) or json.',
+      options: ['', 'text', 'json'] as const,
+      default: '',
+      helpGroup: GLOBAL,
+    })(),
+    json: Flags.boolean({summary: 'Same as --output-format json.', helpGroup: GLOBAL}),
+    'disable-colors': Flags.boolean({summary: 'Disable colours and styling.', helpGroup: GLOBAL}),
+    yes: Flags.boolean({char: 'y', summary: 'Answer yes to every confirmation; never wait for input.', helpGroup: GLOBAL}),
+    'realm-url': Flags.string({summary: 'Base URL of the App Services Admin API.', hidden: true, helpGroup: GLOBAL}),
+  }
+
+  protected flags!: CommandFlags<T>
+  protected style: Style = plain
+  protected profiles!: ProfileStore
+  /** Aborted on the first Ctrl-C / SIGTERM; long commands stop starting work when it fires. */
+  protected readonly interruption = new AbortController()
+
+  private sink: OutputSink = stdoutSink
+  private telemetry?: Telemetry
+  private profileCache?: Profile
+  private apiClient?: Promise<AdminApiClient>
+  private readonly onSignal = () => this.signalled()
+
+  get jsonMode(): boolean {
+    return this.flags?.json === true || this.flags?.['output-format'] === 'json' || jsonRequested(this.argv)
+  }
+
+  /** True when a person can answer prompts and has not said --yes. */
+  get canPrompt(): boolean {
+    return !this.flags.yes && isInteractive()
+  }
+
+  /** Renders the result as text. */
+  protected abstract renderText(result: Awaited<ReturnType<this['run']>>): string
+
+  /** The JSON document of the result; by default the result itself, minus bookkeeping. */
+  protected renderJson(result: Awaited<ReturnType<this['run']>>): unknown {
+    const {exitCode: _exitCode, counts: _counts, ...document} = result as CommandResult & Record<string, unknown>
+    return document
+  }
+
+  protected async profile(): Promise<Profile> {
+    this.profileCache ??= await this.profiles.load()
+    return this.profileCache
+  }
+
+  /** The Admin API client for this profile, created on first use. */
+  protected client(options: {concurrency?: number} = {}): Promise<AdminApiClient> {
+    this.apiClient ??= (async () => {
+      const {connect} = await import('./admin-api/connect.js')
+      return connect({
+        store: this.profiles,
+        profile: await this.profile(),
+        realmUrlFlag: this.flags['realm-url'],
+        env: process.env,
+        binName: this.config.bin,
+        maxSockets: (options.concurrency ?? 8) + 2,
+        signal: this.interruption.signal,
+      })
+    })()
+    return this.apiClient
+  }
+
+  /** A notice for the person at the terminal: stderr, never the result. */
+  protected notice(message: string): void {
+    process.stderr.write(`${message}\n`)
+  }
+
+  protected async init(): Promise<void> {
+    await super.init()
+    process.once('SIGINT', this.onSignal)
+    process.once('SIGTERM', this.onSignal)
+    const {flags} = await this.parse({
+      flags: this.ctor.flags,
+      baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
+      args: this.ctor.args,
+      strict: this.ctor.strict,
+    })
+    this.flags = flags as CommandFlags<T>
+    this.profiles = new ProfileStore(this.config.configDir, validateProfileName(this.flags.profile))
+    if (this.flags['output-target']) this.sink = await openOutputTarget(this.flags['output-target'])
+    await this.startTelemetry()
+    this.style = useColour({
+      disableColors: this.flags['disable-colors'],
+      json: this.jsonMode,
+      toFile: this.sink.toFile,
+      isTTY: Boolean(process.stdout.isTTY),
+      env: process.env,
+    })
+      ? ansi
+      : plain
+  }
+
+  /** oclif's _run, with rendering of the result between run() and finally(). */
+  protected async _run<R>(): Promise<R> {
+    let result: R | undefined
+    let failure: unknown
+    try {
+      await this.init()
+      result = (await this.run()) as R
+      const outcome = result as CommandResult
+      await this.sink.write(
+        this.jsonMode
+          ? `${JSON.stringify(this.renderJson(result as never), null, 2)}\n`
+          : this.renderText(result as never),
+      )
+      if (outcome.exitCode) this.telemetry?.error(outcome.exitCode === EXIT.interrupted ? 'Interrupted' : 'PartialFailure', outcome.counts)
+      else this.telemetry?.complete(outcome.counts)
+    } catch (error) {
+      failure = error
+      await this.catch(error as Error)
+    } finally {
+      await this.finally(failure as Error | undefined)
+    }
+    const exitCode = (result as CommandResult | undefined)?.exitCode
+    if (exitCode) this.exit(exitCode)
+    return result as R
+  }
+
+  protected async catch(error: Error & {exitCode?: number}): Promise<never> {
+    if (error instanceof Errors.ExitError) throw error
+    const failure = this.toCliError(error)
+    this.telemetry?.error(failure.code)
+    if (this.jsonMode) {
+      const document = {error: {code: failure.code, message: failure.message, ...hint(failure)}}
+      await this.sink.write(`${JSON.stringify(document, null, 2)}\n`).catch(() => {})
+    } else if (failure.exit !== EXIT.interrupted || failure.message !== 'Cancelled') {
+      const lines = [`${this.style.red('Error:')} ${failure.message}`]
+      if (failure.suggestion) lines.push(`Try: ${failure.suggestion}`)
+      process.stderr.write(`${lines.join('\n')}\n`)
+    }
+    if (process.env.DEBUG && error.stack) process.stderr.write(`${error.stack}\n`)
+    this.exit(failure.exit)
+  }
+
+  protected async finally(error: Error | undefined): Promise<void> {
+    process.removeListener('SIGINT', this.onSignal)
+    process.removeListener('SIGTERM', this.onSignal)
+    this.telemetry?.flush()
+    if (this.apiClient) await this.apiClient.then((client) => client.close()).catch(() => {})
+    await this.sink.close().catch(() => {})
+    await super.finally(error)
+  }
+
+  private toCliError(error: Error): CliError {
+    if (error instanceof CliError) return error
+    if (this.interruption.signal.aborted) return new InterruptedError()
+    const parseError = error as Error & {parse?: unknown; oclif?: {exit?: number}}
+    if (parseError.parse || parseError.oclif?.exit === 2) {
+      const message = error.message.split('\n')[0].replace(/^Error: /, '')
+      const usage = usageError(message, `${this.config.bin} ${this.id?.replaceAll(':', ' ') ?? ''} --help`.trim())
+      return usage
+    }
+    return new CliError(error.message.split('\n')[0] || 'Unexpected error', {
+      code: 'UnexpectedError',
+      cause: error,
+      suggestion: process.env.DEBUG ? undefined : 'run again with DEBUG=* for details',
+    })
+  }
+
+  private async startTelemetry(): Promise<void> {
+    let mode = (await this.profile()).telemetry_mode
+    if (this.flags.telemetry) {
+      mode = this.flags.telemetry
+      this.profileCache = await this.profiles.update({telemetry_mode: mode})
+    }
+    const endpoint = process.env.APPSERVICES_TELEMETRY_URL || this.profileCache?.telemetry_url
+    if (mode === 'off' || doNotTrack(process.env) || !endpoint) return
+    this.telemetry = new Telemetry(endpoint, {
+      command: this.id ?? 'unknown',
+      pluginVersion: this.ctor.plugin?.version ?? 'unknown',
+      hostName: this.config.bin,
+      hostVersion: this.config.version,
+      flags: flagNames(this.argv),
+    })
+  }
+
+  private signalled(): void {
+    if (this.interruption.signal.aborted) process.exit(EXIT.interrupted)
+    this.interruption.abort(new InterruptedError())
+    // A second signal (or an already handled one) ends the process at once.
+    process.once('SIGINT', () => process.exit(EXIT.interrupted))
+    process.once('SIGTERM', () => process.exit(EXIT.interrupted))
+  }
+}
+
+function hint(error: CliError): {suggestion?: string} {
+  return error.suggestion ? {suggestion: error.suggestion} : {}
+}
+
+/** JSON mode must hold even when parsing the flags failed. */
+function jsonRequested(argv: string[]): boolean {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]
+    if (arg === '--') break
+    if (arg === '--json' || arg === '--output-format=json' || arg === '-fjson' || arg === '-f=json') return true
+    if ((arg === '--output-format' || arg === '-f') && argv[i + 1] === 'json') return true
+  }
+  return false
+}
+
+/** Flag names only, never values: telemetry must not carry ids or paths. */
+function flagNames(argv: string[]): string[] {
+  const names = new Set<string>()
+  for (const arg of argv) {
+    if (arg === '--') break
+    const match = /^--([a-z][a-z-]*)/.exec(arg) ?? /^-([a-zA-Z])/.exec(arg)
+    if (match) names.add(match[1])
+  }
+  return [...names]
+}

@@ -1,0 +1,65 @@
+import {Flags} from '@oclif/core'
+
+import {login} from '../admin-api/auth-session.js'
+import {resolveBaseUrl} from '../admin-api/base-url.js'
+import {Http} from '../admin-api/http.js'
+import {BaseCommand, type CommandResult} from '../base-command.js'
+import {usageError} from '../errors.js'
+import {askText} from '../output/prompts.js'
+
+interface LoginResult extends CommandResult {
+  profile: string
+  public_api_key: string
+  base_url: string
+}
+
+export default class Login extends BaseCommand<typeof Login> {
+  static summary = 'Log in with an Atlas programmatic API key and save the session in a profile.'
+  static description =
+    'In a terminal, missing keys are asked for (the private key masked). The session and keys are saved in the profile file (mode 0600) so that later commands, and scheduled jobs, stay logged in.'
+
+  static examples = [
+    '<%= config.bin %> <%= command.id %> --api-key abcdefgh --private-api-key 01234567-89ab-cdef-0123-456789abcdef',
+    '<%= config.bin %> <%= command.id %> --profile ci',
+  ]
+
+  static flags = {
+    'api-key': Flags.string({summary: 'Public part of the Atlas programmatic API key.'}),
+    'private-api-key': Flags.string({summary: 'Private part of the Atlas programmatic API key.'}),
+  }
+
+  async run(): Promise<LoginResult> {
+    const baseUrl = resolveBaseUrl({
+      flag: this.flags['realm-url'],
+      env: process.env.APPSERVICES_BASE_URL,
+      profile: (await this.profile()).realm_base_url,
+    })
+    const publicKey = this.flags['api-key'] ?? (await this.ask('Public API key:', false, '--api-key'))
+    const privateKey = this.flags['private-api-key'] ?? (await this.ask('Private API key:', true, '--private-api-key'))
+    const http = await Http.create({baseUrl, signal: this.interruption.signal})
+    try {
+      const tokens = await login(http, {publicKey, privateKey})
+      await this.profiles.update({
+        public_api_key: publicKey,
+        private_api_key: privateKey,
+        access_token: tokens.accessToken,
+        refresh_token: tokens.refreshToken,
+        realm_base_url: baseUrl,
+      })
+    } finally {
+      http.close()
+    }
+    return {profile: this.profiles.name, public_api_key: publicKey, base_url: baseUrl}
+  }
+
+  protected renderText(result: LoginResult): string {
+    return `Logged in with API key ${result.public_api_key} (profile ${result.profile})\n`
+  }
+
+  private async ask(message: string, secret: boolean, flag: string): Promise<string> {
+    if (!this.canPrompt) {
+      throw usageError(`Missing required flag ${flag}`, `${this.config.bin} login --api-key PUBLIC --private-api-key PRIVATE`)
+    }
+    return (await askText(message, {secret})).trim()
+  }
+}

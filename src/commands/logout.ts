@@ -1,0 +1,51 @@
+import {resolveBaseUrl} from '../admin-api/base-url.js'
+import {Http} from '../admin-api/http.js'
+import {BaseCommand, type CommandResult} from '../base-command.js'
+
+interface LogoutResult extends CommandResult {
+  profile: string
+  was_logged_in: boolean
+}
+
+export default class Logout extends BaseCommand<typeof Logout> {
+  static summary = "End the profile's session and forget its tokens and API keys."
+  static description =
+    'Ends the admin session on the server (best effort) and clears the access token, refresh token and API keys from the profile, as the official CLI does. Other profile settings are kept.'
+
+  static examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --profile ci']
+
+  async run(): Promise<LogoutResult> {
+    const profile = await this.profile()
+    const wasLoggedIn = Boolean(profile.refresh_token || profile.public_api_key)
+    if (profile.refresh_token) await this.endSession(profile.refresh_token, profile.realm_base_url)
+    if (wasLoggedIn) {
+      await this.profiles.update({
+        access_token: undefined,
+        refresh_token: undefined,
+        public_api_key: undefined,
+        private_api_key: undefined,
+      })
+    }
+    return {profile: this.profiles.name, was_logged_in: wasLoggedIn}
+  }
+
+  protected renderText(result: LogoutResult): string {
+    return result.was_logged_in
+      ? `Logged out (profile ${result.profile})\n`
+      : `Profile ${result.profile} was not logged in; nothing to do\n`
+  }
+
+  /** DELETE /auth/session with the refresh token; a failure does not keep the secrets on disk. */
+  private async endSession(refreshToken: string, profileUrl?: string): Promise<void> {
+    let http: Http | undefined
+    try {
+      const baseUrl = resolveBaseUrl({flag: this.flags['realm-url'], env: process.env.APPSERVICES_BASE_URL, profile: profileUrl})
+      http = await Http.create({baseUrl, retries: 1, timeoutMs: 10_000, signal: this.interruption.signal})
+      await http.send({method: 'DELETE', path: '/auth/session', bearer: refreshToken})
+    } catch (error) {
+      this.notice(`Warning: the server session could not be ended (${(error as Error).message}); the local session is cleared anyway`)
+    } finally {
+      http?.close()
+    }
+  }
+}

@@ -1,0 +1,114 @@
+import {Flags} from '@oclif/core'
+
+import {PROVIDER_TYPES} from '../../admin-api/types.js'
+import {BaseCommand, type CommandResult} from '../../base-command.js'
+import {EXIT, usageError} from '../../errors.js'
+import {createProgress} from '../../output/progress.js'
+import {askCheckbox, askSelect, askText} from '../../output/prompts.js'
+import {renderRevokeText} from '../../output/render-revoke.js'
+import {findTargets} from '../../users/find-users.js'
+import {resolveApp} from '../../users/resolve-app.js'
+import {revokeSessions} from '../../users/revoke-sessions.js'
+import {selectTargets} from '../../users/select-users.js'
+import {appSummary, type RevokeReport} from '../../users/types.js'
+import {parseList, parseProviders} from '../../users/user-flags.js'
+
+export type RevokeCommandResult = RevokeReport & CommandResult
+
+export default class UsersRevoke extends BaseCommand<typeof UsersRevoke> {
+  static summary = "Revoke an application user's sessions from your app."
+  static description = `Logs users out of every session of an App Services app. A revoked user can log in again if they provide valid credentials.
+
+Name users with --user, or filter the app's users with --state and --provider: in a terminal you then pick them from a list; in a script pass --yes to revoke every matched user.`
+
+  static examples = [
+    {description: 'Revoke the sessions of two users', command: '<%= config.bin %> <%= command.id %> --app myapp-abcde --user 63f1a2b3c4d5e6f7a8b9c0d1,63f1a2b3c4d5e6f7a8b9c0d2'},
+    {description: 'Pick users from a list in a terminal', command: '<%= config.bin %> <%= command.id %> --app myapp'},
+    {description: 'Revoke every disabled email/password user, without prompting', command: '<%= config.bin %> <%= command.id %> --app myapp --state disabled --provider local-userpass --yes'},
+    {description: 'Write a JSON report to a file', command: '<%= config.bin %> <%= command.id %> -a myapp --yes --json -o revoke-report.json'},
+  ]
+
+  static flags = {
+    app: Flags.string({char: 'a', summary: 'The app: its name, client app id (myapp-abcde) or _id.'}),
+    project: Flags.string({summary: 'The Atlas project (group) id that holds the app.'}),
+    user: Flags.string({
+      char: 'u',
+      summary: 'User id(s) to revoke; repeatable, comma-separated lists allowed.',
+      multiple: true,
+      multipleNonGreedy: true,
+    }),
+    pending: Flags.boolean({summary: "Act on the app's pending user registrations instead of confirmed users."}),
+    state: Flags.option({summary: 'Keep only users in this state.', options: ['enabled', 'disabled'] as const})(),
+    provider: Flags.string({
+      summary: 'Keep only users with an identity of these provider types; repeatable, comma-separated.',
+      description: `Allowed: ${PROVIDER_TYPES.join(', ')}.`,
+      multiple: true,
+      multipleNonGreedy: true,
+    }),
+    concurrency: Flags.integer({summary: 'How many logout requests may be in flight at once.', default: 8, min: 1, max: 32}),
+  }
+
+  async run(): Promise<RevokeCommandResult> {
+    const {flags} = this
+    const ids = parseList('user', flags.user)
+    const providers = parseProviders(flags.provider)
+    if (flags.pending && (flags.state || providers.length > 0)) {
+      throw usageError('--pending cannot be combined with --state or --provider: pending registrations have neither')
+    }
+    if (!flags.app && !this.canPrompt) {
+      throw usageError('Missing required flag --app', `${this.config.bin} users revoke --app <name or client app id>`)
+    }
+
+    const client = await this.client({concurrency: flags.concurrency})
+    const app = await resolveApp(client, {
+      app: flags.app ?? (await askText('App (name, client app id or _id):')),
+      project: flags.project,
+      choose: this.canPrompt
+        ? (apps) =>
+            askSelect(
+              'Several apps match; pick one:',
+              apps.map((app) => ({name: `${app.name} (${app.client_app_id}) in project ${app.group_id}`, value: app})),
+            )
+        : undefined,
+    })
+    const found = findTargets(client, app, {ids, pending: flags.pending, state: flags.state, providers})
+    const selected = await selectTargets(found, {
+      explicit: ids.length > 0,
+      yes: flags.yes,
+      pending: flags.pending,
+      commandLine: `${this.config.bin} users revoke --app ${app.client_app_id}`,
+      choose: this.canPrompt
+        ? (targets) =>
+            askCheckbox(
+              `Select the users to log out (${targets.length} matched):`,
+              targets.map((target) => ({
+                name: `${target.provider_types[0] ?? 'unknown'}  ${target.email ?? target.name ?? ''}  ${target.id}`,
+                value: target,
+              })),
+            )
+        : undefined,
+    })
+
+    const progress = createProgress('Revoking sessions', Boolean(process.stderr.isTTY) && !this.jsonMode)
+    const outcome = await revokeSessions(client, app, selected, {
+      concurrency: flags.concurrency,
+      signal: this.interruption.signal,
+      onProgress: (done, matched) => progress.update(done, matched),
+    }).finally(() => progress.stop())
+
+    if (outcome.error && !this.jsonMode) this.notice(`Error: ${outcome.error.message}`)
+    const {summary} = outcome
+    return {
+      app: appSummary(app),
+      results: outcome.results,
+      summary,
+      ...(outcome.error ? {error: {code: outcome.error.code, message: outcome.error.message}} : {}),
+      exitCode: summary.interrupted ? EXIT.interrupted : summary.failed > 0 || outcome.error ? EXIT.failure : EXIT.ok,
+      counts: {matched: summary.matched, revoked: summary.revoked, failed: summary.failed, skipped: summary.skipped},
+    }
+  }
+
+  protected renderText(result: RevokeCommandResult): string {
+    return renderRevokeText(result, this.style)
+  }
+}

@@ -1,0 +1,2 @@
+export {BaseCommand} from './base-command.js'
+export {CliError} from './errors.js'

@@ -1,0 +1,39 @@
+/** Minimal ANSI styling; `plain` is used whenever colour is off (PRODUCT.md §3). */
+export interface Style {
+  bold(text: string): string
+  dim(text: string): string
+  red(text: string): string
+  green(text: string): string
+  yellow(text: string): string
+}
+
+const wrap = (open: number, close: number) => (text: string) => `\u001B[${open}m${text}\u001B[${close}m`
+
+export const ansi: Style = {
+  bold: wrap(1, 22),
+  dim: wrap(2, 22),
+  red: wrap(31, 39),
+  green: wrap(32, 39),
+  yellow: wrap(33, 39),
+}
+
+const same = (text: string) => text
+export const plain: Style = {bold: same, dim: same, red: same, green: same, yellow: same}
+
+/**
+ * Colour only for a human at a terminal: never for JSON or a file, never with
+ * --disable-colors or NO_COLOR (which win over FORCE_COLOR).
+ */
+export function useColour(options: {
+  disableColors: boolean
+  json: boolean
+  toFile: boolean
+  isTTY: boolean
+  env: NodeJS.ProcessEnv
+}): boolean {
+  if (options.disableColors || options.json || options.toFile) return false
+  if (options.env.NO_COLOR !== undefined && options.env.NO_COLOR !== '') return false
+  const force = options.env.FORCE_COLOR
+  if (force !== undefined && force !== '' && force !== '0' && force !== 'false') return true
+  return options.isTTY && options.env.TERM !== 'dumb'
+}

@@ -1,0 +1,139 @@
+import {randomBytes} from 'node:crypto'
+import {chmod, mkdir, readFile, rename, rm, stat, writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
+
+import {CliError, usageError} from '../errors.js'
+
+/** The keys the official App Services CLI writes under a profile's name. */
+export interface Profile {
+  public_api_key?: string
+  private_api_key?: string
+  access_token?: string
+  refresh_token?: string
+  realm_base_url?: string
+  telemetry_mode?: 'on' | 'off'
+  telemetry_url?: string
+}
+
+export const DEFAULT_PROFILE = 'default'
+const PROFILE_NAME = /^[A-Za-z0-9_-]+$/
+const STRING_KEYS = [
+  'public_api_key',
+  'private_api_key',
+  'access_token',
+  'refresh_token',
+  'realm_base_url',
+  'telemetry_url',
+] as const
+
+export function validateProfileName(name: string): string {
+  if (!PROFILE_NAME.test(name)) {
+    throw usageError(
+      `Invalid profile name "${name}": use only letters, digits, "-" and "_"`,
+      'appservices <command> --profile my-profile',
+    )
+  }
+  return name
+}
+
+/** The `login` command line that fixes a missing or dead session of this profile. */
+export function loginCommand(binName: string, profileName: string): string {
+  return `${binName} login${profileName === DEFAULT_PROFILE ? '' : ` --profile ${profileName}`}`
+}
+
+/**
+ * Reads and writes `<configDir>/<name>.yaml`. Writes go to a temporary file
+ * that is renamed over the old one, so a concurrent reader never sees half a
+ * file; the directory is 0700 and the file 0600 because it holds secrets.
+ */
+export class ProfileStore {
+  readonly path: string
+
+  constructor(
+    readonly configDir: string,
+    readonly name: string = DEFAULT_PROFILE,
+  ) {
+    validateProfileName(name)
+    this.path = join(configDir, `${name}.yaml`)
+  }
+
+  async load(): Promise<Profile> {
+    let text: string
+    try {
+      text = await readFile(this.path, 'utf8')
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {}
+      throw new CliError(`Cannot read profile ${this.path}: ${(error as Error).message}`, {code: 'ProfileUnreadable'})
+    }
+    await this.tightenPermissions()
+    const {parse} = await import('yaml')
+    let doc: unknown
+    try {
+      doc = parse(text)
+    } catch {
+      throw this.corrupt('it is not valid YAML')
+    }
+    if (doc === null || doc === undefined) return {}
+    if (typeof doc !== 'object' || Array.isArray(doc)) throw this.corrupt('it is not a YAML mapping')
+    const section = (doc as Record<string, unknown>)[this.name]
+    if (section === undefined || section === null) {
+      if (Object.keys(doc).length === 0) return {}
+      throw this.corrupt(`it holds no "${this.name}" profile`)
+    }
+    if (typeof section !== 'object' || Array.isArray(section)) throw this.corrupt(`"${this.name}" is not a mapping`)
+    return toProfile(section as Record<string, unknown>)
+  }
+
+  async save(profile: Profile): Promise<void> {
+    const {stringify} = await import('yaml')
+    const clean = Object.fromEntries(Object.entries(profile).filter(([, v]) => v !== undefined && v !== ''))
+    // YAML 1.1 quoting, so `telemetry_mode: "off"` stays a string for 1.1 readers such as the Go CLI.
+    const text = stringify({[this.name]: clean}, {version: '1.1'})
+    await mkdir(this.configDir, {recursive: true, mode: 0o700})
+    const temporary = `${this.path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+    try {
+      await writeFile(temporary, text, {mode: 0o600})
+      await rename(temporary, this.path)
+    } catch (error) {
+      await rm(temporary, {force: true})
+      throw new CliError(`Cannot write profile ${this.path}: ${(error as Error).message}`, {code: 'ProfileUnwritable'})
+    }
+  }
+
+  async update(change: Partial<Record<keyof Profile, string | undefined>>): Promise<Profile> {
+    const next = {...(await this.load()), ...change} as Profile
+    await this.save(next)
+    return next
+  }
+
+  private async tightenPermissions(): Promise<void> {
+    try {
+      const {mode} = await stat(this.path)
+      if (mode & 0o077) await chmod(this.path, 0o600)
+    } catch {
+      // Best effort: an unreadable mode is reported by the read itself.
+    }
+  }
+
+  private corrupt(why: string): CliError {
+    const loginHint = loginCommand('appservices', this.name)
+    return new CliError(`Profile file ${this.path} is invalid: ${why}`, {
+      code: 'ProfileInvalid',
+      suggestion: `fix or delete the file, then run: ${loginHint}`,
+    })
+  }
+}
+
+function toProfile(section: Record<string, unknown>): Profile {
+  const profile: Profile = {}
+  for (const key of STRING_KEYS) {
+    const value = section[key]
+    if (typeof value === 'string' && value !== '') profile[key] = value
+    else if (typeof value === 'number') profile[key] = String(value)
+  }
+  // A YAML 1.1 reader turns a bare off/on into a boolean; accept both forms.
+  const mode = section.telemetry_mode
+  if (mode === false || mode === 'off') profile.telemetry_mode = 'off'
+  else if (mode === true || mode === 'on') profile.telemetry_mode = 'on'
+  return profile
+}
