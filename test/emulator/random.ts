@@ -13,10 +13,17 @@ export function createRandom(seed: number): Random {
   }
 }
 
-export function randomHex(random: Random, length: number): string {
-  let hex = ''
-  while (hex.length < length) hex += ((random() * 0x100000000) >>> 0).toString(16).padStart(8, '0')
-  return hex.slice(0, length)
+const HEX_DIGITS = Array.from('0123456789abcdef', (digit) => digit.charCodeAt(0))
+
+/**
+ * Hex digits of `value` (an integer below 2^52) written into `codes` at `offset`, `length` digits wide.
+ * Building ids from character codes gives flat strings; concatenated ones are much slower to sort and hash.
+ */
+export function writeHex(codes: number[], offset: number, length: number, value: number): void {
+  for (let i = offset + length - 1; i >= offset; i--) {
+    codes[i] = HEX_DIGITS[value % 16]
+    value = Math.floor(value / 16)
+  }
 }
 
 export function randomInt(random: Random, min: number, max: number): number {

@@ -1,6 +1,6 @@
 import {readFile} from 'node:fs/promises'
 
-import {createRandom, pick, randomHex, randomInt, type Random} from './random.js'
+import {createRandom, pick, randomInt, writeHex, type Random} from './random.js'
 
 export const PROVIDER_TYPES = [
   'local-userpass',
@@ -127,17 +127,24 @@ export function generateSeed(options: GenerateSeedOptions): Seed {
 
 class SeedGenerator {
   private counter = 0
+  private readonly codes: number[] = new Array(24).fill(0)
+  /** Like the middle bytes of a real ObjectId, fixed for the generating "process". */
+  private readonly machine: number
 
-  constructor(private readonly random: Random) {}
+  constructor(private readonly random: Random) {
+    this.machine = Math.floor(random() * 2 ** 40)
+  }
 
-  /** An ObjectId-like 24-hex id: creation time, random bits, then a counter that keeps ids unique. */
+  /**
+   * An ObjectId-like 24-hex id: creation time, a fixed middle part, then a counter. Ids made in order of
+   * creation time therefore sort in that order, and none repeats.
+   */
   objectId(seconds = FIRST_CREATION): string {
     this.counter++
-    return (
-      Math.floor(seconds).toString(16).padStart(8, '0') +
-      randomHex(this.random, 10) +
-      this.counter.toString(16).padStart(6, '0')
-    )
+    writeHex(this.codes, 0, 8, Math.floor(seconds))
+    writeHex(this.codes, 8, 10, this.machine)
+    writeHex(this.codes, 18, 6, this.counter)
+    return String.fromCharCode(...this.codes)
   }
 
   app(name: string, clientAppId: string, product: Product, users: number, pending: number): SeedApp {
@@ -147,8 +154,12 @@ class SeedGenerator {
       ProviderType,
       string
     >
+    const creationDates = new Float64Array(users)
+    for (let i = 0; i < users; i++) creationDates[i] = randomInt(this.random, FIRST_CREATION, LAST_CREATION)
+    // Users made in order of creation come out sorted by _id, as the Admin API serves them.
+    creationDates.sort()
     const appUsers: SeedUser[] = []
-    for (let i = 0; i < users; i++) appUsers.push(this.user(i, providerIds))
+    for (let i = 0; i < users; i++) appUsers.push(this.user(i, creationDates[i], providerIds))
     const pendingUsers: SeedPendingUser[] = []
     for (let i = 0; i < pending; i++) {
       pendingUsers.push({
@@ -166,25 +177,24 @@ class SeedGenerator {
       location: 'US-VA',
       deployment_model: 'GLOBAL',
       domain_id: domainId,
-      users: appUsers.sort(compareIds),
-      pendingUsers: pendingUsers.sort(compareIds),
+      users: appUsers,
+      pendingUsers,
     }
   }
 
-  private user(index: number, providerIds: Record<ProviderType, string>): SeedUser {
+  private user(index: number, created: number, providerIds: Record<ProviderType, string>): SeedUser {
     const random = this.random
     // The first users take each provider in turn, so that even a small app has every provider type.
     const provider = index < PROVIDER_TYPES.length ? PROVIDER_TYPES[index] : this.weightedProvider()
     const number = index + 1
-    const identities: SeedIdentity[] = [{id: this.objectId(), provider_type: provider, provider_id: providerIds[provider]}]
+    const identities: SeedIdentity[] = [{id: this.objectId(created), provider_type: provider, provider_id: providerIds[provider]}]
     let data = this.userData(provider, number)
     // A few users have linked a second identity; the first one's data wins where both have a field.
     if (index === PROVIDER_TYPES.length || (provider !== 'api-key' && random() < 0.05)) {
       const second = provider === 'local-userpass' ? 'oauth2-google' : 'local-userpass'
-      identities.push({id: this.objectId(), provider_type: second, provider_id: providerIds[second]})
+      identities.push({id: this.objectId(created), provider_type: second, provider_id: providerIds[second]})
       data = {...this.userData(second, number), ...data}
     }
-    const created = randomInt(random, FIRST_CREATION, LAST_CREATION)
     return {
       _id: this.objectId(created),
       identities,

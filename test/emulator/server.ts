@@ -101,7 +101,7 @@ export function createEmulatorServer(state: EmulatorState, faults: FaultInjector
         return sendJson(
           res,
           200,
-          state.apps().map((store) => ({...store.app, users: store.users.length, pendingUsers: store.pending.length})),
+          state.apps().map((store) => ({...store.app, users: store.userCount, pendingUsers: store.pending.length})),
         )
       case 'GET faults':
         return sendJson(res, 200, faults.current)

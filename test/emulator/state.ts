@@ -90,41 +90,45 @@ export class ApiError extends Error {
 
 const invalidSession = (reason: string) => new ApiError(401, `invalid session: ${reason}`, 'InvalidSession')
 
-/** One app's users and registrations, kept sorted by `_id` so that a page costs O(log N + page). */
+/**
+ * One app's users and registrations, kept sorted by `_id`: a lookup is a binary search and a page costs
+ * O(log N + page). The seed's user objects are kept as they are (never changed); their session and logout
+ * counts live in typed arrays beside them, and the served copies leave the emulator-only fields out.
+ */
 export class AppStore {
   readonly app: AppInstance
-  readonly users: readonly AdminUser[]
   readonly pending: readonly PendingUser[]
+  private readonly users: readonly SeedUser[]
   private readonly userIds: string[]
   private readonly pendingIds: string[]
-  private readonly positions = new Map<string, number>()
   private readonly sessions: Int32Array
   private readonly logoutCounts: Int32Array
 
   constructor(groupId: string, seedApp: SeedApp) {
     this.app = toAppInstance(groupId, seedApp)
-    const users = [...seedApp.users].sort(compareIds)
-    this.users = users.map(({sessions: _sessions, ...user}) => user)
-    this.userIds = users.map((user) => user._id)
-    this.sessions = Int32Array.from(users, (user) => user.sessions ?? 1)
-    this.logoutCounts = new Int32Array(users.length)
-    users.forEach((user, i) => {
-      if (this.positions.has(user._id)) throw new Error(`seed: user ${user._id} appears twice in ${seedApp.name}`)
-      this.positions.set(user._id, i)
-    })
-    this.pending = [...(seedApp.pendingUsers ?? [])]
-      .sort(compareIds)
-      .map((pending) => ({...pending, domain_id: pending.domain_id ?? this.app.domain_id, user_id: pending.user_id ?? ''}))
+    this.users = sortedById(seedApp.users, `users of ${seedApp.name}`)
+    this.userIds = this.users.map((user) => user._id)
+    this.sessions = Int32Array.from(this.users, (user) => user.sessions ?? 1)
+    this.logoutCounts = new Int32Array(this.users.length)
+    this.pending = sortedById(seedApp.pendingUsers ?? [], `pending users of ${seedApp.name}`).map((pending) => ({
+      ...pending,
+      domain_id: pending.domain_id ?? this.app.domain_id,
+      user_id: pending.user_id ?? '',
+    }))
     this.pendingIds = this.pending.map((pending) => pending._id)
   }
 
+  get userCount(): number {
+    return this.users.length
+  }
+
   getUser(userId: string): AdminUser | undefined {
-    const position = this.positions.get(userId)
-    return position === undefined ? undefined : this.users[position]
+    const position = this.position(userId)
+    return position === undefined ? undefined : toAdminUser(this.users[position])
   }
 
   counters(userId: string): UserCounters | undefined {
-    const position = this.positions.get(userId)
+    const position = this.position(userId)
     if (position === undefined) return undefined
     return {id: userId, sessions: this.sessions[position], logoutCount: this.logoutCounts[position]}
   }
@@ -133,9 +137,13 @@ export class AppStore {
     return this.userIds.map((id, i) => ({id, sessions: this.sessions[i], logoutCount: this.logoutCounts[i]}))
   }
 
+  totalLogouts(): number {
+    return this.logoutCounts.reduce((sum, count) => sum + count, 0)
+  }
+
   /** Revokes every session of the user; false when the app has no such user. */
   logout(userId: string): boolean {
-    const position = this.positions.get(userId)
+    const position = this.position(userId)
     if (position === undefined) return false
     this.sessions[position] = 0
     this.logoutCounts[position]++
@@ -143,7 +151,7 @@ export class AppStore {
   }
 
   setSessions(userId: string, sessions: number): boolean {
-    const position = this.positions.get(userId)
+    const position = this.position(userId)
     if (position === undefined) return false
     this.sessions[position] = sessions
     return true
@@ -161,7 +169,7 @@ export class AppStore {
       if (query.providerTypes && !user.identities.some((identity) => query.providerTypes?.has(identity.provider_type))) {
         continue
       }
-      page.push(user)
+      page.push(toAdminUser(user))
     }
     return page
   }
@@ -170,6 +178,27 @@ export class AppStore {
     const start = after === undefined ? 0 : firstAfter(this.pendingIds, after)
     return this.pending.slice(start, start + PAGE_SIZE)
   }
+
+  private position(userId: string): number | undefined {
+    const position = firstNotBefore(this.userIds, userId)
+    return this.userIds[position] === userId ? position : undefined
+  }
+}
+
+function toAdminUser({sessions: _sessions, ...user}: SeedUser): AdminUser {
+  return user
+}
+
+/** The items in `_id` order: as given when they already are (generated seeds are), else a sorted copy. */
+function sortedById<T extends {_id: string}>(items: readonly T[], what: string): readonly T[] {
+  const sorted = isStrictlyAscending(items) ? items : [...items].sort(compareIds)
+  if (!isStrictlyAscending(sorted)) throw new Error(`seed: the ${what} have duplicate _id values`)
+  return sorted
+}
+
+function isStrictlyAscending(items: readonly {_id: string}[]): boolean {
+  for (let i = 1; i < items.length; i++) if (!(items[i - 1]._id < items[i]._id)) return false
+  return true
 }
 
 /** Everything the emulator knows and counts; tests may read and change it directly. */
@@ -185,7 +214,6 @@ export class EmulatorState {
   readonly apiKeys: ApiKeyRecord[]
   private readonly groups = new Map<string, AppStore[]>()
   private readonly appsById = new Map<string, AppStore>()
-  private readonly appsByUser = new Map<string, AppStore>()
   private readonly tokens: TokenStore
 
   constructor(seed: Seed, options: {accessTokenTtlSeconds: number; refreshTokenTtlSeconds: number}) {
@@ -196,10 +224,6 @@ export class EmulatorState {
       for (const store of stores) {
         if (this.appsById.has(store.app._id)) throw new Error(`seed: app ${store.app._id} appears twice`)
         this.appsById.set(store.app._id, store)
-        for (const user of store.users) {
-          if (this.appsByUser.has(user._id)) throw new Error(`seed: user ${user._id} appears in two apps`)
-          this.appsByUser.set(user._id, store)
-        }
       }
     }
     this.tokens = new TokenStore(options.accessTokenTtlSeconds * 1000, options.refreshTokenTtlSeconds * 1000)
@@ -236,12 +260,14 @@ export class EmulatorState {
     return store?.app.group_id === groupId ? store : undefined
   }
 
+  /** A user of any app, with its counters. */
   findUser(userId: string): UserRecord | undefined {
-    const store = this.appsByUser.get(userId)
-    const user = store?.getUser(userId)
-    const counters = store?.counters(userId)
-    if (!store || !user || !counters) return undefined
-    return {...counters, appId: store.app._id, groupId: store.app.group_id, user}
+    for (const store of this.appsById.values()) {
+      const user = store.getUser(userId)
+      const counters = store.counters(userId)
+      if (user && counters) return {...counters, appId: store.app._id, groupId: store.app.group_id, user}
+    }
+    return undefined
   }
 
   /** Session and logout counts of every user, of one app or of all apps. */
@@ -251,13 +277,12 @@ export class EmulatorState {
   }
 
   setSessions(userId: string, sessions: number): boolean {
-    return this.appsByUser.get(userId)?.setSessions(userId, sessions) ?? false
+    return this.apps().some((store) => store.setSessions(userId, sessions))
   }
 
   stats(): Record<string, number> {
     const calls = (route: RouteName) => this.routeCalls[route] ?? 0
-    let logoutCount = 0
-    for (const store of this.appsById.values()) for (const user of store.allCounters()) logoutCount += user.logoutCount
+    const logoutCount = this.apps().reduce((sum, store) => sum + store.totalLogouts(), 0)
     return {
       requests: this.requests.length,
       loginCount: this.loginCount,
