@@ -197,9 +197,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (this.interruption.signal.aborted) return new InterruptedError()
     const parseError = error as Error & {parse?: unknown; oclif?: {exit?: number}}
     if (parseError.parse || parseError.oclif?.exit === 2) {
-      const message = error.message.split('\n')[0].replace(/^Error: /, '')
-      const usage = usageError(message, `${this.config.bin} ${this.id?.replaceAll(':', ' ') ?? ''} --help`.trim())
-      return usage
+      return usageError(oneLine(error.message), `${this.config.bin} ${this.id?.replaceAll(':', ' ') ?? ''} --help`.trim())
     }
     return new CliError(error.message.split('\n')[0] || 'Unexpected error', {
       code: 'UnexpectedError',
@@ -232,6 +230,18 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     process.once('SIGINT', () => process.exit(EXIT.interrupted))
     process.once('SIGTERM', () => process.exit(EXIT.interrupted))
   }
+}
+
+/** oclif's parse errors span lines ("Parsing --x", the reason, "See more help"); make them one. */
+function oneLine(message: string): string {
+  return message
+    .split('\n')
+    .filter((line) => !/^See more help/.test(line.trim()))
+    .join(' ')
+    .replace(/\s+/g, ' ')
+    .replace(/^Error: /, '')
+    .replace(/^Parsing (--\S+) /, 'Invalid value for $1: ')
+    .trim()
 }
 
 function hint(error: CliError): {suggestion?: string} {

@@ -28,10 +28,7 @@ const STRING_KEYS = [
 
 export function validateProfileName(name: string): string {
   if (!PROFILE_NAME.test(name)) {
-    throw usageError(
-      `Invalid profile name "${name}": use only letters, digits, "-" and "_"`,
-      'appservices <command> --profile my-profile',
-    )
+    throw usageError(`Invalid profile name "${name}": use only letters, digits, "-" and "_"`)
   }
   return name
 }

@@ -26,7 +26,8 @@ function fail(message: string): never {
 function number(value: string | undefined, flag: string, min = 0): number | undefined {
   if (value === undefined) return undefined
   const parsed = Number(value)
-  if (value.trim() === '' || !Number.isFinite(parsed) || parsed < min) fail(`--${flag} must be a number >= ${min}`)
+  if (value.trim() === '' || !Number.isFinite(parsed) || parsed < min)
+    fail(`--${flag} must be a number >= ${min}`)
   return parsed
 }
 
@@ -64,7 +65,9 @@ async function main(): Promise<void> {
   const latencyMs = number(values['latency-ms'], 'latency-ms')
   const faults: Faults = {
     ...(latencyMs ? {rules: [{latencyMs}]} : {}),
-    ...(values['rate-per-second'] ? {ratePerSecond: number(values['rate-per-second'], 'rate-per-second', 1)} : {}),
+    ...(values['rate-per-second']
+      ? {ratePerSecond: number(values['rate-per-second'], 'rate-per-second', 1)}
+      : {}),
     ...(values['ignore-filters'] ? {ignoreFilters: true} : {}),
     ...(values['ignore-after'] ? {ignoreAfter: true} : {}),
   }

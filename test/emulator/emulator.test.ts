@@ -18,7 +18,10 @@ describe('Admin API emulator', () => {
 
   async function call(path: string, init: RequestInit & {token?: string} = {}): Promise<Response> {
     const token = init.token ?? tokens.access_token
-    return fetch(emulator.apiUrl + path, {...init, headers: {authorization: `Bearer ${token}`, ...init.headers}})
+    return fetch(emulator.apiUrl + path, {
+      ...init,
+      headers: {authorization: `Bearer ${token}`, ...init.headers},
+    })
   }
 
   async function json<T = unknown>(path: string, init?: RequestInit & {token?: string}): Promise<T> {
@@ -57,7 +60,9 @@ describe('Admin API emulator', () => {
     it('generates the same data from the same seed number, with every provider type', () => {
       expect(generateSeed({users: 120})).to.deep.equal(seed)
       expect(generateSeed({users: 120, seed: 2})).to.not.deep.equal(seed)
-      const providers = new Set(demoUsers.flatMap((user) => user.identities.map((identity) => identity.provider_type)))
+      const providers = new Set(
+        demoUsers.flatMap((user) => user.identities.map((identity) => identity.provider_type)),
+      )
       expect(providers.size).to.equal(8)
       expect(demoUsers.some((user) => user.disabled)).to.equal(true)
       expect(demoUsers.some((user) => user.identities.length === 2)).to.equal(true)
@@ -90,7 +95,10 @@ describe('Admin API emulator', () => {
       const url = `${emulator.apiUrl}/auth/providers/mongodb-cloud/login`
       const wrong = await fetch(url, {method: 'POST', body: JSON.stringify({username: 'x', apiKey: 'y'})})
       expect(wrong.status).to.equal(401)
-      expect(await wrong.json()).to.deep.equal({error: 'invalid username/password', error_code: 'InvalidPassword'})
+      expect(await wrong.json()).to.deep.equal({
+        error: 'invalid username/password',
+        error_code: 'InvalidPassword',
+      })
       const malformed = await fetch(url, {method: 'POST', body: '{"username": '})
       expect(malformed.status).to.equal(400)
     })
@@ -145,10 +153,9 @@ describe('Admin API emulator', () => {
     it('lists only standard apps unless products are given', async () => {
       const names = async (path: string) => (await json<{name: string}[]>(path)).map((app) => app.name)
       expect(await names(`/groups/${group1}/apps`)).to.deep.equal(['demo'])
-      expect(await names(`/groups/${group1}/apps?product=standard,atlas,data-api,device-sync`)).to.deep.equal([
-        'demo',
-        'inventory',
-      ])
+      expect(await names(`/groups/${group1}/apps?product=standard,atlas,data-api,device-sync`)).to.deep.equal(
+        ['demo', 'inventory'],
+      )
       expect(await names(`/groups/${group2}/apps`)).to.deep.equal([])
       expect(await names(`/groups/${group2}/apps?product=device-sync`)).to.deep.equal(['reports'])
     })
@@ -202,9 +209,9 @@ describe('Admin API emulator', () => {
       const keys = await json<Listed[]>(`${usersPath()}?provider_types=api-key,anon-user`)
       expect(keys.length).to.be.above(0)
       for (const user of keys) {
-        expect(user.identities.some((identity) => ['api-key', 'anon-user'].includes(identity.provider_type))).to.equal(
-          true,
-        )
+        expect(
+          user.identities.some((identity) => ['api-key', 'anon-user'].includes(identity.provider_type)),
+        ).to.equal(true)
       }
 
       emulator.setFaults({ignoreFilters: true})
@@ -254,7 +261,9 @@ describe('Admin API emulator', () => {
 
     it('pages pending registrations', async () => {
       type Pending = {_id: string; login_ids: {id_type: string; id: string}[]}
-      const pending = await json<Pending[]>(`/groups/${group1}/apps/${demoId}/user_registrations/pending_users`)
+      const pending = await json<Pending[]>(
+        `/groups/${group1}/apps/${demoId}/user_registrations/pending_users`,
+      )
       expect(pending).to.have.length(5)
       expect(pending[0].login_ids[0].id_type).to.equal('email')
       const rest = await json<Pending[]>(
@@ -294,7 +303,12 @@ describe('Admin API emulator', () => {
     })
 
     it('serves HTML error pages and raw bodies', async () => {
-      emulator.setFaults({rules: [{route: 'getApp', htmlErrorStatus: 502, times: 1}, {route: 'getApp', rawBody: {status: 200, contentType: 'text/plain', body: 'hello'}}]})
+      emulator.setFaults({
+        rules: [
+          {route: 'getApp', htmlErrorStatus: 502, times: 1},
+          {route: 'getApp', rawBody: {status: 200, contentType: 'text/plain', body: 'hello'}},
+        ],
+      })
       const html = await call(`/groups/${group1}/apps/${demoId}`)
       expect(html.status).to.equal(502)
       expect(html.headers.get('content-type')).to.equal('text/html')
@@ -322,7 +336,10 @@ describe('Admin API emulator', () => {
       expect(await (await fetch(collector)).json()).to.deep.equal([batch])
       expect(emulator.state.telemetry).to.deep.equal([batch])
 
-      await fetch(`${emulator.url}/__emulator/faults`, {method: 'PUT', body: JSON.stringify({telemetryHang: true})})
+      await fetch(`${emulator.url}/__emulator/faults`, {
+        method: 'PUT',
+        body: JSON.stringify({telemetryHang: true}),
+      })
       let error: unknown
       await fetch(collector, {method: 'POST', body: '{}', signal: AbortSignal.timeout(200)}).catch(
         (caught: unknown) => (error = caught),

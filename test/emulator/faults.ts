@@ -157,7 +157,12 @@ function tooManyRequests(retryAfterSeconds: number): FaultAction {
 function jsonError(status: number): FaultAction {
   const message = (STATUS_CODES[status] ?? 'error').toLowerCase()
   const code = (STATUS_CODES[status] ?? 'Injected Error').replace(/[^A-Za-z]/g, '')
-  return {kind: 'reply', status, contentType: 'application/json', body: JSON.stringify({error: message, error_code: code})}
+  return {
+    kind: 'reply',
+    status,
+    contentType: 'application/json',
+    body: JSON.stringify({error: message, error_code: code}),
+  }
 }
 
 function htmlError(status: number): FaultReply {
@@ -171,10 +176,12 @@ function htmlError(status: number): FaultReply {
 
 /** Refuses a configuration that would silently do nothing or something else than meant. */
 export function validateFaults(value: unknown): asserts value is Faults {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('faults must be an object')
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new Error('faults must be an object')
   const faults = value as Record<string, unknown>
   const known = ['rules', 'ratePerSecond', 'ignoreFilters', 'ignoreAfter', 'seedRandom', 'telemetryHang']
-  for (const field of Object.keys(faults)) if (!known.includes(field)) throw new Error(`faults: unknown field ${field}`)
+  for (const field of Object.keys(faults))
+    if (!known.includes(field)) throw new Error(`faults: unknown field ${field}`)
   checkNumber(faults.ratePerSecond, 'ratePerSecond', 0, Infinity)
   checkNumber(faults.seedRandom, 'seedRandom', -Infinity, Infinity)
   if (faults.rules === undefined) return
@@ -200,13 +207,17 @@ function validateRule(value: unknown, where: string): void {
     'rawBody',
     'redirectTo',
   ]
-  for (const field of Object.keys(rule)) if (!known.includes(field)) throw new Error(`faults: unknown field ${where}.${field}`)
+  for (const field of Object.keys(rule))
+    if (!known.includes(field)) throw new Error(`faults: unknown field ${where}.${field}`)
   if (rule.route !== undefined && !ROUTES.includes(rule.route as FaultRoute)) {
     throw new Error(`faults: ${where}.route must be one of ${ROUTES.join(', ')}`)
   }
-  for (const rate of ['errorRate', 'resetRate', 'tooManyRate']) checkNumber(rule[rate], `${where}.${rate}`, 0, 1)
-  for (const status of ['errorStatus', 'htmlErrorStatus']) checkNumber(rule[status], `${where}.${status}`, 100, 599)
-  for (const amount of ['times', 'latencyMs', 'retryAfterSeconds']) checkNumber(rule[amount], `${where}.${amount}`, 0, Infinity)
+  for (const rate of ['errorRate', 'resetRate', 'tooManyRate'])
+    checkNumber(rule[rate], `${where}.${rate}`, 0, 1)
+  for (const status of ['errorStatus', 'htmlErrorStatus'])
+    checkNumber(rule[status], `${where}.${status}`, 100, 599)
+  for (const amount of ['times', 'latencyMs', 'retryAfterSeconds'])
+    checkNumber(rule[amount], `${where}.${amount}`, 0, Infinity)
 }
 
 function checkNumber(value: unknown, where: string, min: number, max: number): void {

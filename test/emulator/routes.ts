@@ -40,7 +40,8 @@ interface Route {
   handle(context: PublicContext): ApiReply
 }
 
-export type RouteMatch = {route: Route; params: Record<string, string>} | {route?: undefined; allowed: string[]}
+export type RouteMatch =
+  {route: Route; params: Record<string, string>} | {route?: undefined; allowed: string[]}
 
 const ROUTES: Route[] = [
   publicRoute('login', 'POST', '/auth/providers/mongodb-cloud/login', login),
@@ -62,7 +63,10 @@ const ROUTES: Route[] = [
     },
   })),
   route('listApps', 'GET', '/groups/:groupId/apps', listApps),
-  route('getApp', 'GET', '/groups/:groupId/apps/:appId', (context) => ({status: 200, body: findApp(context).app})),
+  route('getApp', 'GET', '/groups/:groupId/apps/:appId', (context) => ({
+    status: 200,
+    body: findApp(context).app,
+  })),
   route('listUsers', 'GET', '/groups/:groupId/apps/:appId/users', listUsers),
   route('getUser', 'GET', '/groups/:groupId/apps/:appId/users/:userId', (context) => ({
     status: 200,
@@ -88,7 +92,12 @@ function publicRoute(
 }
 
 /** A route that needs a valid access token: 401 InvalidSession before the handler runs otherwise. */
-function route(name: RouteName, method: string, pattern: string, handle: (context: Context) => ApiReply): Route {
+function route(
+  name: RouteName,
+  method: string,
+  pattern: string,
+  handle: (context: Context) => ApiReply,
+): Route {
   return publicRoute(name, method, pattern, (context) =>
     handle({...context, key: context.state.authenticate(context.request.bearer)}),
   )
@@ -159,9 +168,12 @@ function login({state, request}: PublicContext): ApiReply {
 function listApps({state, request, key}: Context): ApiReply {
   const {groupId} = request.params
   requireGroup(key, groupId)
-  const products = request.query.product ? request.query.product.split(',').map((product) => product.trim()) : ['standard']
+  const products = request.query.product
+    ? request.query.product.split(',').map((product) => product.trim())
+    : ['standard']
   const unknown = products.find((product) => !PRODUCTS.includes(product as Product))
-  if (unknown !== undefined) throw badRequest(`invalid product '${unknown}': must be one of ${PRODUCTS.join(', ')}`)
+  if (unknown !== undefined)
+    throw badRequest(`invalid product '${unknown}': must be one of ${PRODUCTS.join(', ')}`)
   const apps = state.groupApps(groupId).filter((store) => products.includes(store.app.product))
   return {status: 200, body: apps.map((store) => store.app)}
 }
@@ -169,7 +181,8 @@ function listApps({state, request, key}: Context): ApiReply {
 function listUsers(context: Context): ApiReply {
   const {query} = context.request
   const store = findApp(context)
-  if (query.sort !== undefined && query.sort !== '_id') throw badRequest(`invalid sort field '${query.sort}': only _id`)
+  if (query.sort !== undefined && query.sort !== '_id')
+    throw badRequest(`invalid sort field '${query.sort}': only _id`)
   if (query.desc !== undefined && query.desc !== 'true' && query.desc !== 'false') {
     throw badRequest(`invalid desc '${query.desc}': must be true or false`)
   }

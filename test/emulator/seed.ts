@@ -93,7 +93,18 @@ const PROVIDER_WEIGHTS: [ProviderType, number][] = [
   ['oauth2-apple', 8],
   ['custom-function', 5],
 ]
-const FIRST_NAMES = ['ada', 'alan', 'grace', 'linus', 'margaret', 'ken', 'barbara', 'dennis', 'frances', 'edsger']
+const FIRST_NAMES = [
+  'ada',
+  'alan',
+  'grace',
+  'linus',
+  'margaret',
+  'ken',
+  'barbara',
+  'dennis',
+  'frances',
+  'edsger',
+]
 const LAST_NAMES = ['lovelace', 'turing', 'hopper', 'torvalds', 'hamilton', 'thompson', 'liskov', 'ritchie']
 const SERVICES = ['billing', 'reports', 'sync', 'import', 'export', 'audit']
 // Fixed instants, not Date.now(), so that a seed number always gives the same data.
@@ -187,7 +198,9 @@ class SeedGenerator {
     // The first users take each provider in turn, so that even a small app has every provider type.
     const provider = index < PROVIDER_TYPES.length ? PROVIDER_TYPES[index] : this.weightedProvider()
     const number = index + 1
-    const identities: SeedIdentity[] = [{id: this.objectId(created), provider_type: provider, provider_id: providerIds[provider]}]
+    const identities: SeedIdentity[] = [
+      {id: this.objectId(created), provider_type: provider, provider_id: providerIds[provider]},
+    ]
     let data = this.userData(provider, number)
     // A few users have linked a second identity; the first one's data wins where both have a field.
     if (index === PROVIDER_TYPES.length || (provider !== 'api-key' && random() < 0.05)) {
@@ -267,7 +280,9 @@ export function validateSeed(value: unknown): Seed {
     const record = expectObject(key, where)
     expectString(record.publicKey, `${where}.publicKey`)
     expectString(record.privateKey, `${where}.privateKey`)
-    expectArray(record.groupIds, `${where}.groupIds`).forEach((id, j) => expectString(id, `${where}.groupIds[${j}]`))
+    expectArray(record.groupIds, `${where}.groupIds`).forEach((id, j) =>
+      expectString(id, `${where}.groupIds[${j}]`),
+    )
   })
   expectArray(seed.projects, 'projects').forEach((project, i) => {
     const where = `projects[${i}]`

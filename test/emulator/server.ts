@@ -23,7 +23,8 @@ export function createEmulatorServer(state: EmulatorState, faults: FaultInjector
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://emulator')
     const query = Object.fromEntries(url.searchParams)
-    if (url.pathname.startsWith(CONTROL_PREFIX)) return serveControl(req, res, url.pathname.slice(CONTROL_PREFIX.length), query)
+    if (url.pathname.startsWith(CONTROL_PREFIX))
+      return serveControl(req, res, url.pathname.slice(CONTROL_PREFIX.length), query)
     return serveAdminApi(req, res, url.pathname, query)
   }
 
@@ -38,7 +39,7 @@ export function createEmulatorServer(state: EmulatorState, faults: FaultInjector
     try {
       await answerAdminApi(req, res, method, path, query, entry)
     } catch (error) {
-      entry.status = statusOf(error)
+      if (!closing.signal.aborted) entry.status = statusOf(error)
       throw error
     }
   }
@@ -51,7 +52,9 @@ export function createEmulatorServer(state: EmulatorState, faults: FaultInjector
     query: Record<string, string>,
     entry: RequestLogEntry,
   ): Promise<void> {
-    const match = path.startsWith(`${API_PREFIX}/`) ? matchRoute(method, path.slice(API_PREFIX.length)) : {allowed: []}
+    const match = path.startsWith(`${API_PREFIX}/`)
+      ? matchRoute(method, path.slice(API_PREFIX.length))
+      : {allowed: []}
     if (match.route) {
       entry.route = match.route.name
       state.countCall(match.route.name)
@@ -70,10 +73,15 @@ export function createEmulatorServer(state: EmulatorState, faults: FaultInjector
       return send(res, action)
     }
     const bearer = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1]
-    const reply = handleApiRequest(state, match, {params: match.route ? match.params : {}, query, body, bearer}, {
-      ignoreFilters: faults.current.ignoreFilters ?? false,
-      ignoreAfter: faults.current.ignoreAfter ?? false,
-    })
+    const reply = handleApiRequest(
+      state,
+      match,
+      {params: match.route ? match.params : {}, query, body, bearer},
+      {
+        ignoreFilters: faults.current.ignoreFilters ?? false,
+        ignoreAfter: faults.current.ignoreAfter ?? false,
+      },
+    )
     entry.status = reply.status
     sendJson(res, reply.status, reply.body, reply.headers)
   }
@@ -101,7 +109,9 @@ export function createEmulatorServer(state: EmulatorState, faults: FaultInjector
         return sendJson(
           res,
           200,
-          state.apps().map((store) => ({...store.app, users: store.userCount, pendingUsers: store.pending.length})),
+          state
+            .apps()
+            .map((store) => ({...store.app, users: store.userCount, pendingUsers: store.pending.length})),
         )
       case 'GET faults':
         return sendJson(res, 200, faults.current)
@@ -130,7 +140,10 @@ export function createEmulatorServer(state: EmulatorState, faults: FaultInjector
       case 'GET stats':
         return sendJson(res, 200, state.stats())
       default:
-        return sendJson(res, 404, {error: `no control endpoint ${req.method} /__emulator/${name}`, error_code: 'NotFound'})
+        return sendJson(res, 404, {
+          error: `no control endpoint ${req.method} /__emulator/${name}`,
+          error_code: 'NotFound',
+        })
     }
   }
 
@@ -187,8 +200,17 @@ function parseJson(body: Buffer): unknown {
   }
 }
 
-function sendJson(res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}): void {
-  send(res, {status, headers, ...(body === undefined ? {} : {contentType: 'application/json', body: JSON.stringify(body)})})
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): void {
+  send(res, {
+    status,
+    headers,
+    ...(body === undefined ? {} : {contentType: 'application/json', body: JSON.stringify(body)}),
+  })
 }
 
 function send(res: ServerResponse, reply: FaultReply): void {

@@ -1,6 +1,13 @@
 import {createHash, randomBytes} from 'node:crypto'
 
-import {compareIds, type Product, type Seed, type SeedApp, type SeedPendingUser, type SeedUser} from './seed.js'
+import {
+  compareIds,
+  type Product,
+  type Seed,
+  type SeedApp,
+  type SeedPendingUser,
+  type SeedUser,
+} from './seed.js'
 
 export const PAGE_SIZE = 50
 
@@ -110,11 +117,13 @@ export class AppStore {
     this.userIds = this.users.map((user) => user._id)
     this.sessions = Int32Array.from(this.users, (user) => user.sessions ?? 1)
     this.logoutCounts = new Int32Array(this.users.length)
-    this.pending = sortedById(seedApp.pendingUsers ?? [], `pending users of ${seedApp.name}`).map((pending) => ({
-      ...pending,
-      domain_id: pending.domain_id ?? this.app.domain_id,
-      user_id: pending.user_id ?? '',
-    }))
+    this.pending = sortedById(seedApp.pendingUsers ?? [], `pending users of ${seedApp.name}`).map(
+      (pending) => ({
+        ...pending,
+        domain_id: pending.domain_id ?? this.app.domain_id,
+        user_id: pending.user_id ?? '',
+      }),
+    )
     this.pendingIds = this.pending.map((pending) => pending._id)
   }
 
@@ -161,12 +170,16 @@ export class AppStore {
     const step = query.desc ? -1 : 1
     let i: number
     if (query.after === undefined) i = query.desc ? this.users.length - 1 : 0
-    else i = query.desc ? firstNotBefore(this.userIds, query.after) - 1 : firstAfter(this.userIds, query.after)
+    else
+      i = query.desc ? firstNotBefore(this.userIds, query.after) - 1 : firstAfter(this.userIds, query.after)
     const page: AdminUser[] = []
     for (; i >= 0 && i < this.users.length && page.length < PAGE_SIZE; i += step) {
       const user = this.users[i]
       if (query.disabled !== undefined && user.disabled !== query.disabled) continue
-      if (query.providerTypes && !user.identities.some((identity) => query.providerTypes?.has(identity.provider_type))) {
+      if (
+        query.providerTypes &&
+        !user.identities.some((identity) => query.providerTypes?.has(identity.provider_type))
+      ) {
         continue
       }
       page.push(toAdminUser(user))
@@ -217,7 +230,11 @@ export class EmulatorState {
   private readonly tokens: TokenStore
 
   constructor(seed: Seed, options: {accessTokenTtlSeconds: number; refreshTokenTtlSeconds: number}) {
-    this.apiKeys = seed.apiKeys.map((key) => ({...key, groupIds: [...key.groupIds], userId: hexDigest(key.publicKey)}))
+    this.apiKeys = seed.apiKeys.map((key) => ({
+      ...key,
+      groupIds: [...key.groupIds],
+      userId: hexDigest(key.publicKey),
+    }))
     for (const project of seed.projects) {
       const stores = project.apps.map((app) => new AppStore(project.id, app))
       this.groups.set(project.id, stores)
@@ -302,8 +319,13 @@ export class EmulatorState {
     }
   }
 
-  login(username: string, apiKey: string): {access_token: string; refresh_token: string; user_id: string; device_id: string} {
-    const key = this.apiKeys.find((candidate) => candidate.publicKey === username && candidate.privateKey === apiKey)
+  login(
+    username: string,
+    apiKey: string,
+  ): {access_token: string; refresh_token: string; user_id: string; device_id: string} {
+    const key = this.apiKeys.find(
+      (candidate) => candidate.publicKey === username && candidate.privateKey === apiKey,
+    )
     if (!key) throw new ApiError(401, 'invalid username/password', 'InvalidPassword')
     this.loginCount++
     return {...this.tokens.open(key), user_id: key.userId, device_id: '000000000000000000000000'}
