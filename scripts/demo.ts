@@ -11,7 +11,7 @@ import {DEMO_KEYS, generateSeed, startEmulator} from '../test/emulator/index.js'
 const run = fileURLToPath(new URL('../bin/run.js', import.meta.url))
 const configDir = mkdtempSync(join(tmpdir(), 'appservices-demo-'))
 const emulator = await startEmulator({seed: generateSeed({users: 300, seed: 7})})
-const env = {...process.env, APPSERVICES_CONFIG_DIR: configDir, APPSERVICES_BASE_URL: emulator.url}
+const env: NodeJS.ProcessEnv = {...process.env, APPSERVICES_CONFIG_DIR: configDir, APPSERVICES_BASE_URL: emulator.url}
 delete env.APPSERVICES_TELEMETRY_URL
 
 // Asynchronous, because the emulator answers from this same process.

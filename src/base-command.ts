@@ -1,6 +1,7 @@
-import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
+import {Command, Errors, Flags, type Interfaces, toConfiguredId} from '@oclif/core'
 
 import type {AdminApiClient} from './admin-api/client.js'
+import {redactDebugArgs} from './debug-log.js'
 import {CliError, EXIT, InterruptedError, usageError} from './errors.js'
 import {openOutputTarget, type OutputSink, stdoutSink} from './output/output-target.js'
 import {isInteractive} from './output/prompts.js'
@@ -46,13 +47,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       summary: 'Write the output to this file (created 0600 or replaced) instead of stdout.',
       helpGroup: GLOBAL,
     }),
-    'output-format': Flags.option({
+    // Not an oclif `options` flag: its help would show the empty default as `|text|json`. Checked in init().
+    'output-format': Flags.string({
       char: 'f',
       summary: 'Output format: "" (text) or json.',
-      options: ['', 'text', 'json'] as const,
+      helpValue: '""|json',
       default: '',
       helpGroup: GLOBAL,
-    })(),
+    }),
     json: Flags.boolean({summary: 'Same as --output-format json.', helpGroup: GLOBAL}),
     'disable-colors': Flags.boolean({summary: 'Disable colours and styling.', helpGroup: GLOBAL}),
     yes: Flags.boolean({char: 'y', summary: 'Answer yes to every confirmation; never wait for input.', helpGroup: GLOBAL}),
@@ -61,6 +63,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   protected flags!: CommandFlags<T>
   protected style: Style = plain
+  /** The style of what goes to stderr (the `Error:` line). */
+  private errorStyle: Style = plain
   protected profiles!: ProfileStore
   /** Aborted on the first Ctrl-C / SIGTERM; long commands stop starting work when it fires. */
   protected readonly interruption = new AbortController()
@@ -117,6 +121,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   protected async init(): Promise<void> {
+    // oclif's init() logs argv at debug level; a --private-api-key value must not reach that log.
+    const debug = this.debug
+    this.debug = (...args: unknown[]) => debug(...redactDebugArgs(args))
     await super.init()
     process.once('SIGINT', this.onSignal)
     process.once('SIGTERM', this.onSignal)
@@ -127,18 +134,23 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       strict: this.ctor.strict,
     })
     this.flags = flags as CommandFlags<T>
+    validateOutputFormat(this.flags['output-format'], this.helpHint())
     this.profiles = new ProfileStore(this.config.configDir, validateProfileName(this.flags.profile))
     if (this.flags['output-target']) this.sink = await openOutputTarget(this.flags['output-target'])
     await this.startTelemetry()
-    this.style = useColour({
-      disableColors: this.flags['disable-colors'],
-      json: this.jsonMode,
-      toFile: this.sink.toFile,
-      isTTY: Boolean(process.stdout.isTTY),
-      env: process.env,
-    })
-      ? ansi
-      : plain
+    // stdout and stderr are judged apart: either may be a terminal while the other is a file or a pipe.
+    const colour = (stream: NodeJS.WriteStream) =>
+      useColour({
+        disableColors: this.flags['disable-colors'],
+        json: this.jsonMode,
+        toFile: this.sink.toFile,
+        isTTY: Boolean(stream.isTTY),
+        env: process.env,
+      })
+        ? ansi
+        : plain
+    this.style = colour(process.stdout)
+    this.errorStyle = colour(process.stderr)
   }
 
   /** oclif's _run, with rendering of the result between run() and finally(). */
@@ -175,7 +187,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       const document = {error: {code: failure.code, message: failure.message, ...hint(failure)}}
       await this.sink.write(`${JSON.stringify(document, null, 2)}\n`).catch(() => {})
     } else if (failure.exit !== EXIT.interrupted || failure.message !== 'Cancelled') {
-      const lines = [`${this.style.red('Error:')} ${failure.message}`]
+      const lines = [`${this.errorStyle.red('Error:')} ${failure.message}`]
       if (failure.suggestion) lines.push(`Try: ${failure.suggestion}`)
       process.stderr.write(`${lines.join('\n')}\n`)
     }
@@ -193,17 +205,29 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   private toCliError(error: Error): CliError {
-    if (error instanceof CliError) return error
+    if (error instanceof InterruptedError) return error
+    // After Ctrl-C or SIGTERM, what fails next (most often the aborted request) is the interruption's doing: 130, not 1.
     if (this.interruption.signal.aborted) return new InterruptedError()
+    if (error instanceof CliError) return error
     const parseError = error as Error & {parse?: unknown; oclif?: {exit?: number}}
-    if (parseError.parse || parseError.oclif?.exit === 2) {
-      return usageError(oneLine(error.message), `${this.config.bin} ${this.id?.replaceAll(':', ' ') ?? ''} --help`.trim())
+    // A flag's own parse() failing arrives as a plain Error that oclif renamed "Parsing --flag ...".
+    if (parseError.parse || parseError.oclif?.exit === 2 || error.message.startsWith('Parsing --')) {
+      return usageError(oneLine(error.message), this.helpHint())
     }
     return new CliError(error.message.split('\n')[0] || 'Unexpected error', {
       code: 'UnexpectedError',
       cause: error,
       suggestion: process.env.DEBUG ? undefined : 'run again with DEBUG=* for details',
     })
+  }
+
+  /** This command as typed in the host that runs it: the host's bin and the host's topic separator. */
+  protected commandLine(): string {
+    return `${this.config.bin} ${this.id ? toConfiguredId(this.id, this.config) : ''}`.trim()
+  }
+
+  private helpHint(): string {
+    return `${this.commandLine()} --help`
   }
 
   private async startTelemetry(): Promise<void> {
@@ -219,7 +243,6 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       pluginVersion: this.ctor.plugin?.version ?? 'unknown',
       hostName: this.config.bin,
       hostVersion: this.config.version,
-      flags: flagNames(this.argv),
     })
   }
 
@@ -248,6 +271,14 @@ function hint(error: CliError): {suggestion?: string} {
   return error.suggestion ? {suggestion: error.suggestion} : {}
 }
 
+const OUTPUT_FORMATS = ['', 'text', 'json']
+
+function validateOutputFormat(format: string, helpHint: string): void {
+  if (!OUTPUT_FORMATS.includes(format)) {
+    throw usageError(`Invalid value for --output-format: "${format}"; allowed values: "" (text), text, json`, helpHint)
+  }
+}
+
 /** JSON mode must hold even when parsing the flags failed. */
 function jsonRequested(argv: string[]): boolean {
   for (let i = 0; i < argv.length; i++) {
@@ -257,15 +288,4 @@ function jsonRequested(argv: string[]): boolean {
     if ((arg === '--output-format' || arg === '-f') && argv[i + 1] === 'json') return true
   }
   return false
-}
-
-/** Flag names only, never values: telemetry must not carry ids or paths. */
-function flagNames(argv: string[]): string[] {
-  const names = new Set<string>()
-  for (const arg of argv) {
-    if (arg === '--') break
-    const match = /^--([a-z][a-z-]*)/.exec(arg) ?? /^-([a-zA-Z])/.exec(arg)
-    if (match) names.add(match[1])
-  }
-  return [...names]
 }

@@ -32,7 +32,8 @@ export interface HttpAnswer {
 }
 
 const RETRY_STATUS = [429, 500, 502, 503, 504]
-const RETRY_ERRORS = ['ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNREFUSED', 'EAI_AGAIN', 'ENETUNREACH']
+// Connection refused is not retried: nothing listens there, and waiting would only delay the error.
+const RETRY_ERRORS = ['ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENETUNREACH']
 const BACKOFF_BASE_MS = 250
 const BACKOFF_CAP_MS = 8000
 
@@ -108,6 +109,7 @@ export class Http {
         throw new ApiError(`The Admin API answered HTTP ${status} with a body that is not valid JSON`, {
           code: 'InvalidResponse',
           status,
+          suggestion: 'check that --realm-url / APPSERVICES_BASE_URL is the App Services Admin API',
         })
       }
       return {status, body}

@@ -60,6 +60,6 @@ export default class Login extends BaseCommand<typeof Login> {
     if (!this.canPrompt) {
       throw usageError(`Missing required flag ${flag}`, `${this.config.bin} login --api-key PUBLIC --private-api-key PRIVATE`)
     }
-    return (await askText(message, {secret})).trim()
+    return (await askText(message, {secret, signal: this.interruption.signal})).trim()
   }
 }

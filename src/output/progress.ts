@@ -9,18 +9,20 @@ const silent: Progress = {update() {}, stop() {}}
 export function createProgress(label: string, enabled: boolean): Progress {
   if (!enabled) return silent
   const started = Date.now()
-  let drawn = false
+  let width = 0
   let last = 0
+  // Redrawn over itself with \r and blank padding, not an erase-line escape: no ANSI code ever reaches stderr.
   return {
     update(done, known) {
       const now = Date.now()
       if (now - started < 1000 || now - last < 100) return
       last = now
-      drawn = true
-      process.stderr.write(`\r\u001B[K${label}: ${done}/${known}`)
+      const line = `${label}: ${done}/${known}`
+      process.stderr.write(`\r${line.padEnd(width)}`)
+      width = Math.max(width, line.length)
     },
     stop() {
-      if (drawn) process.stderr.write('\r\u001B[K')
+      if (width > 0) process.stderr.write(`\r${' '.repeat(width)}\r`)
     },
   }
 }

@@ -10,28 +10,38 @@ export function isInteractive(): boolean {
   return Boolean(process.stdin.isTTY && process.stderr.isTTY)
 }
 
-// Prompts draw on stderr so that stdout (or the output target) holds only the result.
-const context = () => ({output: process.stderr, clearPromptOnDone: false})
+export interface PromptOptions {
+  /**
+   * The command's interruption. A SIGTERM (or a SIGINT sent with kill) is not a
+   * keypress, so without it the prompt would keep waiting after the command was told to stop.
+   */
+  signal?: AbortSignal
+}
 
-export async function askText(message: string, options: {secret?: boolean} = {}): Promise<string> {
+// Prompts draw on stderr so that stdout (or the output target) holds only the result.
+const context = ({signal}: PromptOptions) => ({output: process.stderr, clearPromptOnDone: false, signal})
+
+export async function askText(message: string, options: PromptOptions & {secret?: boolean} = {}): Promise<string> {
   const {input, password} = await import('@inquirer/prompts')
   const validate = (value: string) => value.trim() !== '' || 'A value is required'
   return cancellable(() =>
-    options.secret ? password({message, mask: '*', validate}, context()) : input({message, validate}, context()),
+    options.secret
+      ? password({message, mask: '*', validate}, context(options))
+      : input({message, validate}, context(options)),
   )
 }
 
-export async function askSelect<T>(message: string, choices: Choice<T>[]): Promise<T> {
+export async function askSelect<T>(message: string, choices: Choice<T>[], options: PromptOptions = {}): Promise<T> {
   const {select} = await import('@inquirer/prompts')
-  return cancellable(() => select<T>({message, choices, pageSize: 15}, context()))
+  return cancellable(() => select<T>({message, choices, pageSize: 15}, context(options)))
 }
 
-export async function askCheckbox<T>(message: string, choices: Choice<T>[]): Promise<T[]> {
+export async function askCheckbox<T>(message: string, choices: Choice<T>[], options: PromptOptions = {}): Promise<T[]> {
   const {checkbox} = await import('@inquirer/prompts')
-  return cancellable(() => checkbox<T>({message, choices, pageSize: 15}, context()))
+  return cancellable(() => checkbox<T>({message, choices, pageSize: 15}, context(options)))
 }
 
-/** Ctrl-C at a prompt ends the command quietly with 130 and nothing changed. */
+/** Ctrl-C (or SIGTERM) at a prompt ends the command quietly with 130 and nothing changed. */
 async function cancellable<T>(prompt: () => Promise<T>): Promise<T> {
   try {
     return await prompt()

@@ -15,8 +15,6 @@ export interface TelemetryContext {
   pluginVersion: string
   hostName: string
   hostVersion: string
-  /** Names of the flags given, never their values. */
-  flags: string[]
 }
 
 type Event = Record<string, unknown> & {event: string}
@@ -48,8 +46,6 @@ export class Telemetry {
       host_version: context.hostVersion,
       node_version: process.version,
       platform: process.platform,
-      arch: process.arch,
-      flags: context.flags,
     }
     this.record('command_start', {})
   }

@@ -16,18 +16,20 @@ export interface AppQuery {
  */
 export async function resolveApp(client: AdminApiClient, query: AppQuery): Promise<App> {
   const projects = query.project ? [query.project] : await visibleProjects(client)
-  const apps = (await Promise.all(projects.map((project) => listProjectApps(client, project, Boolean(query.project))))).flat()
-  const matches = matchApps(apps, query.app)
+  const listed = await Promise.all(projects.map((project) => listProjectApps(client, project, Boolean(query.project))))
+  const matches = matchApps(listed.flat(), query.app)
   if (matches.length === 1) return matches[0]
   if (matches.length === 0) {
+    const unreadable = listed.filter((apps) => apps === UNREADABLE).length
+    const where = projects.length === 1 ? `project ${projects[0]}` : `${projects.length} projects`
     throw new CliError(
-      `No app matches "${query.app}" in ${projects.length === 1 ? 'project ' + projects[0] : `${projects.length} projects`}`,
+      `No app matches "${query.app}" in ${where}${unreadable ? ` (${unreadable} of them could not be read with this API key)` : ''}`,
       {code: 'AppNotFound', suggestion: 'check --app (a name, client app id or _id) and --project'},
     )
   }
   if (query.choose) return query.choose(matches)
-  const listed = matches.map((app) => `${app.name} (${app.client_app_id}, project ${app.group_id})`).join('; ')
-  throw new CliError(`"${query.app}" matches ${matches.length} apps: ${listed}`, {
+  const names = matches.map((app) => `${app.name} (${app.client_app_id}, project ${app.group_id})`).join('; ')
+  throw new CliError(`"${query.app}" matches ${matches.length} apps: ${names}`, {
     code: 'AmbiguousApp',
     suggestion: 'pass --project or the full client app id',
   })
@@ -46,13 +48,16 @@ async function visibleProjects(client: AdminApiClient): Promise<string[]> {
   return [...new Set(ids)]
 }
 
+/** A project the profile lists but this key cannot open; it is skipped, and counted in the not-found error. */
+const UNREADABLE: App[] = []
+
 async function listProjectApps(client: AdminApiClient, project: string, named: boolean): Promise<App[]> {
   try {
     return await client.listApps(project)
   } catch (error) {
     if (error instanceof ApiError && (error.status === 404 || error.status === 403)) {
       // A project the profile lists but cannot open is skipped; one the user named is an error.
-      if (!named) return []
+      if (!named) return UNREADABLE
       throw new CliError(`Project ${project} was not found or is not visible to this API key (HTTP ${error.status})`, {
         code: 'ProjectNotFound',
         suggestion: 'check --project (the Atlas project id)',

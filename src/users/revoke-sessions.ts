@@ -32,6 +32,9 @@ export async function revokeSessions(
   const limit = pLimit(options.concurrency)
   const results: {order: number; result: RevokeResult}[] = []
   const inFlight = new Set<Promise<void>>()
+  // Wakes the listing when a queued logout ends; a Promise.race over the whole queue per wait would attach
+  // a reaction to every queued task each time, garbage that grows the heap with the queue's length.
+  let slotFreed: (() => void) | undefined
   let matched = 0
   let error: CliError | undefined
   const record = (order: number, result: RevokeResult) => {
@@ -55,11 +58,14 @@ export async function revokeSessions(
             } catch (failure) {
               record(order, toResult(target, {error: (failure as Error).message}))
             }
-          }).finally(() => inFlight.delete(task))
+          }).finally(() => {
+            inFlight.delete(task)
+            slotFreed?.()
+          })
           inFlight.add(task)
         }
       }
-      while (inFlight.size > options.concurrency * 4) await Promise.race(inFlight)
+      while (inFlight.size > options.concurrency * 4) await new Promise<void>((resolve) => (slotFreed = resolve))
     }
   } catch (failure) {
     if (!options.signal.aborted) {

@@ -21,6 +21,16 @@ export function parseList(flag: string, values: string[] | undefined): string[] 
   return [...out]
 }
 
+/**
+ * Checked while oclif parses, before it looks at the rest of the line: in
+ * `-u --usr x`, "--usr" is refused as a value here, so the error names it
+ * rather than the stray "x".
+ */
+export function notAFlag(value: string): string {
+  if (value.startsWith('-')) throw new Error(`"${value}" looks like a flag, not a value`)
+  return value
+}
+
 export function parseProviders(values: string[] | undefined): string[] {
   const providers = parseList('provider', values)
   for (const provider of providers) {

@@ -47,6 +47,8 @@ export interface EmulatorOptions {
   accessTokenTtlSeconds?: number
   /** Default 60 days. */
   refreshTokenTtlSeconds?: number
+  /** Put in front of every issued token, so that tests can recognise tokens wherever they leak. */
+  tokenPrefix?: string
   faults?: Faults
 }
 
@@ -65,6 +67,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const state = new EmulatorState(options.seed ?? generateSeed({users: 120}), {
     accessTokenTtlSeconds: options.accessTokenTtlSeconds ?? 30 * 60,
     refreshTokenTtlSeconds: options.refreshTokenTtlSeconds ?? 60 * 24 * 60 * 60,
+    tokenPrefix: options.tokenPrefix,
   })
   const faults = new FaultInjector(options.faults)
   const {server, close} = createEmulatorServer(state, faults)

@@ -23,9 +23,10 @@ export function createEmulatorServer(state: EmulatorState, faults: FaultInjector
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://emulator')
     const query = Object.fromEntries(url.searchParams)
-    if (url.pathname.startsWith(CONTROL_PREFIX))
-      return serveControl(req, res, url.pathname.slice(CONTROL_PREFIX.length), query)
-    return serveAdminApi(req, res, url.pathname, query)
+    const path = url.pathname
+    if (path.startsWith(CONTROL_PREFIX))
+      return serveControl(req, res, path.slice(CONTROL_PREFIX.length), query)
+    return serveAdminApi(req, res, path, query)
   }
 
   async function serveAdminApi(

@@ -229,7 +229,10 @@ export class EmulatorState {
   private readonly appsById = new Map<string, AppStore>()
   private readonly tokens: TokenStore
 
-  constructor(seed: Seed, options: {accessTokenTtlSeconds: number; refreshTokenTtlSeconds: number}) {
+  constructor(
+    seed: Seed,
+    options: {accessTokenTtlSeconds: number; refreshTokenTtlSeconds: number; tokenPrefix?: string},
+  ) {
     this.apiKeys = seed.apiKeys.map((key) => ({
       ...key,
       groupIds: [...key.groupIds],
@@ -243,7 +246,11 @@ export class EmulatorState {
         this.appsById.set(store.app._id, store)
       }
     }
-    this.tokens = new TokenStore(options.accessTokenTtlSeconds * 1000, options.refreshTokenTtlSeconds * 1000)
+    this.tokens = new TokenStore(
+      options.accessTokenTtlSeconds * 1000,
+      options.refreshTokenTtlSeconds * 1000,
+      options.tokenPrefix ?? '',
+    )
   }
 
   logRequest(method: string, path: string, query: Record<string, string>): RequestLogEntry {
@@ -371,10 +378,11 @@ class TokenStore {
   constructor(
     private readonly accessTtlMs: number,
     private readonly refreshTtlMs: number,
+    private readonly prefix: string,
   ) {}
 
   open(key: ApiKeyRecord): {access_token: string; refresh_token: string} {
-    const refreshToken = newToken()
+    const refreshToken = this.prefix + newToken()
     const session: RefreshSession = {key, expiresAt: Date.now() + this.refreshTtlMs, accessTokens: new Set()}
     this.refreshTokens.set(refreshToken, session)
     return {access_token: this.grant(session), refresh_token: refreshToken}
@@ -417,7 +425,7 @@ class TokenStore {
   }
 
   private grant(session: RefreshSession): string {
-    const accessToken = newToken()
+    const accessToken = this.prefix + newToken()
     this.accessTokens.set(accessToken, {session, expiresAt: Date.now() + this.accessTtlMs})
     session.accessTokens.add(accessToken)
     return accessToken

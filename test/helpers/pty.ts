@@ -29,6 +29,8 @@ export interface PtyRun {
   waitFor(pattern: RegExp | string, timeoutMs?: number): Promise<string>
   /** Types the keys, one at a time with a short pause, as a person would. */
   press(...keys: string[]): Promise<void>
+  /** Sends a signal to the CLI itself (not to the bridge), as `kill -TERM <pid>` would. */
+  signal(signal: NodeJS.Signals): Promise<void>
   /** Resolves when the CLI has exited (it is killed after the run's timeout). */
   readonly exited: Promise<PtyExit>
   kill(): void
@@ -59,7 +61,18 @@ export function runCliInPty(args: string[], options: RunOptions & {columns?: num
     raw += chunk
     notify()
   })
-  child.stderr.on('data', (chunk) => (bridgeErrors += chunk))
+  // The bridge's first stderr line is the CLI's pid; anything after it is an error of the bridge.
+  let resolvePid!: (pid: number) => void
+  const cliPid = new Promise<number>((resolve) => (resolvePid = resolve))
+  child.stderr.setEncoding('utf8')
+  child.stderr.on('data', (chunk: string) => {
+    bridgeErrors += chunk
+    const match = /^pid (\d+)\n/.exec(bridgeErrors)
+    if (match) {
+      resolvePid(Number(match[1]))
+      bridgeErrors = bridgeErrors.slice(match[0].length)
+    }
+  })
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000)
   let done = false
   const exited = new Promise<PtyExit>((resolve, reject) => {
@@ -95,7 +108,11 @@ export function runCliInPty(args: string[], options: RunOptions & {columns?: num
         }
         const timeout = setTimeout(() => {
           cleanup()
-          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${String(pattern)}; output:\n${stripAnsi(raw)}`))
+          reject(
+            new Error(
+              `timed out after ${timeoutMs} ms waiting for ${String(pattern)}; output:\n${stripAnsi(raw)}`,
+            ),
+          )
         }, timeoutMs)
         const cleanup = () => {
           clearTimeout(timeout)
@@ -111,6 +128,15 @@ export function runCliInPty(args: string[], options: RunOptions & {columns?: num
         await new Promise((resolve) => setTimeout(resolve, 60))
       }
     },
+    async signal(signal) {
+      const pid = await cliPid
+      try {
+        if (!done) process.kill(pid, signal)
+      } catch (error) {
+        // It exited in the meantime.
+        if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error
+      }
+    },
     kill() {
       child.kill('SIGKILL')
     },
@@ -124,7 +150,9 @@ function locate(text: string, needle: string): {index: number; 0: string} | unde
 }
 
 // CSI and OSC sequences, single-character escapes, carriage returns and the other C0 controls but newline.
-const ANSI = /\u001B\[[0-?]*[ -/]*[@-~]|\u001B\][^\u0007\u001B]*(?:\u0007|\u001B\\)|\u001B[@-Z\\-_]|[\u0000-\u0008\u000B-\u001F\u007F]/g
+const ANSI =
+  // eslint-disable-next-line no-control-regex
+  /\u001B\[[0-?]*[ -/]*[@-~]|\u001B\][^\u0007\u001B]*(?:\u0007|\u001B\\)|\u001B[@-Z\\-_]|[\u0000-\u0008\u000B-\u001F\u007F]/g
 
 export function stripAnsi(text: string): string {
   return text.replace(ANSI, '')
@@ -137,6 +165,8 @@ pid, fd = pty.fork()
 if pid == 0:
     fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack('HHHH', rows, cols, 0, 0))
     os.execv(argv[0], argv)
+sys.stderr.write('pid %d\\n' % pid)
+sys.stderr.flush()
 inputs = [fd, 0]
 while True:
     try:
@@ -145,10 +175,10 @@ while True:
         continue
     if 0 in ready:
         data = os.read(0, 1024)
-        if data:
-            os.write(fd, data)
-        else:
+        if not data:
             inputs.remove(0)
+        while data:
+            data = data[os.write(fd, data):]
     if fd in ready:
         try:
             data = os.read(fd, 65536)
@@ -158,7 +188,8 @@ while True:
             data = b''
         if not data:
             break
-        os.write(1, data)
+        while data:
+            data = data[os.write(1, data):]
 _, status = os.waitpid(pid, 0)
 code = os.waitstatus_to_exitcode(status)
 sys.exit(128 - code if code < 0 else code)

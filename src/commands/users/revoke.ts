@@ -11,7 +11,7 @@ import {resolveApp} from '../../users/resolve-app.js'
 import {revokeSessions} from '../../users/revoke-sessions.js'
 import {selectTargets} from '../../users/select-users.js'
 import {appSummary, type RevokeReport} from '../../users/types.js'
-import {parseList, parseProviders} from '../../users/user-flags.js'
+import {notAFlag, parseList, parseProviders} from '../../users/user-flags.js'
 
 export type RevokeCommandResult = RevokeReport & CommandResult
 
@@ -29,13 +29,21 @@ Name users with --user, or filter the app's users with --state and --provider: i
   ]
 
   static flags = {
-    app: Flags.string({char: 'a', summary: 'The app: its name, client app id (myapp-abcde) or _id.'}),
-    project: Flags.string({summary: 'The Atlas project (group) id that holds the app.'}),
+    app: Flags.string({
+      char: 'a',
+      summary: 'The app: its name, client app id (myapp-abcde) or _id.',
+      parse: async (value) => notAFlag(value),
+    }),
+    project: Flags.string({
+      summary: 'The Atlas project (group) id that holds the app.',
+      parse: async (value) => notAFlag(value),
+    }),
     user: Flags.string({
       char: 'u',
       summary: 'User id(s) to revoke; repeatable, comma-separated lists allowed.',
       multiple: true,
       multipleNonGreedy: true,
+      parse: async (value) => notAFlag(value),
     }),
     pending: Flags.boolean({summary: "Act on the app's pending user registrations instead of confirmed users."}),
     state: Flags.option({summary: 'Keep only users in this state.', options: ['enabled', 'disabled'] as const})(),
@@ -44,6 +52,7 @@ Name users with --user, or filter the app's users with --state and --provider: i
       description: `Allowed: ${PROVIDER_TYPES.join(', ')}.`,
       multiple: true,
       multipleNonGreedy: true,
+      parse: async (value) => notAFlag(value),
     }),
     concurrency: Flags.integer({summary: 'How many logout requests may be in flight at once.', default: 8, min: 1, max: 32}),
   }
@@ -56,18 +65,20 @@ Name users with --user, or filter the app's users with --state and --provider: i
       throw usageError('--pending cannot be combined with --state or --provider: pending registrations have neither')
     }
     if (!flags.app && !this.canPrompt) {
-      throw usageError('Missing required flag --app', `${this.config.bin} users revoke --app <name or client app id>`)
+      throw usageError('Missing required flag --app', `${this.commandLine()} --app <name or client app id>`)
     }
 
     const client = await this.client({concurrency: flags.concurrency})
+    const prompt = {signal: this.interruption.signal}
     const app = await resolveApp(client, {
-      app: flags.app ?? (await askText('App (name, client app id or _id):')),
+      app: flags.app ?? (await askText('App (name, client app id or _id):', prompt)),
       project: flags.project,
       choose: this.canPrompt
         ? (apps) =>
             askSelect(
               'Several apps match; pick one:',
               apps.map((app) => ({name: `${app.name} (${app.client_app_id}) in project ${app.group_id}`, value: app})),
+              prompt,
             )
         : undefined,
     })
@@ -76,7 +87,7 @@ Name users with --user, or filter the app's users with --state and --provider: i
       explicit: ids.length > 0,
       yes: flags.yes,
       pending: flags.pending,
-      commandLine: `${this.config.bin} users revoke --app ${app.client_app_id}`,
+      commandLine: `${this.commandLine()} --app ${app.client_app_id}`,
       choose: this.canPrompt
         ? (targets) =>
             askCheckbox(
@@ -85,6 +96,7 @@ Name users with --user, or filter the app's users with --state and --provider: i
                 name: `${target.provider_types[0] ?? 'unknown'}  ${target.email ?? target.name ?? ''}  ${target.id}`,
                 value: target,
               })),
+              prompt,
             )
         : undefined,
     })
