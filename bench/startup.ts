@@ -20,6 +20,7 @@ import {
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 20)
 const WARMUP = 3
+const HYPERFINE_ROUND = 5
 
 /** Modules the plugin must not load before a command needs them. */
 const HEAVY: [string, RegExp][] = [
@@ -92,6 +93,7 @@ async function main(): Promise<void> {
     bareHello: {name: 'bare host: hello', argv: [node, bare, 'hello']},
     version: {name: 'host with plugin: --version', argv: [node, withPlugin, '--version']},
     hello: {name: 'host with plugin: hello', argv: [node, withPlugin, 'hello']},
+    bareHelp: {name: "bare host: hello --help (help's own cost)", argv: [node, bare, 'hello', '--help']},
     help: {
       name: 'host with plugin: users revoke --help',
       argv: [node, withPlugin, 'users', 'revoke', '--help'],
@@ -186,15 +188,30 @@ function timeOnce(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   })
 }
 
+/** hyperfine runs one command's runs back to back: rounds of a few runs each spread drift over every command. */
 async function timeWithHyperfine(cases: Case[], env: NodeJS.ProcessEnv): Promise<Map<string, number[]>> {
+  const samples = new Map(cases.map((entry) => [entry.name, [] as number[]]))
   const output = join(sandbox.path, 'hyperfine.json')
-  const args = ['-N', '--warmup', String(WARMUP), '--runs', String(RUNS), '--export-json', output]
-  for (const entry of cases) args.push('--command-name', entry.name, entry.argv.join(' '))
-  await exec('hyperfine', args, {cwd: sandbox.path, env, timeoutMs: 600_000})
-  const {results} = JSON.parse(readFileSync(output, 'utf8')) as {
-    results: {command: string; times: number[]}[]
+  for (let done = 0; done < RUNS; done += HYPERFINE_ROUND) {
+    const runs = Math.max(2, Math.min(HYPERFINE_ROUND, RUNS - done))
+    const args = [
+      '-N',
+      '--warmup',
+      String(done === 0 ? WARMUP : 1),
+      '--runs',
+      String(runs),
+      '--export-json',
+      output,
+    ]
+    for (const entry of cases) args.push('--command-name', entry.name, entry.argv.join(' '))
+    await exec('hyperfine', args, {cwd: sandbox.path, env, timeoutMs: 600_000})
+    const {results} = JSON.parse(readFileSync(output, 'utf8')) as {
+      results: {command: string; times: number[]}[]
+    }
+    for (const result of results)
+      samples.get(result.command)!.push(...result.times.map((seconds) => seconds * 1000))
   }
-  return new Map(results.map((result) => [result.command, result.times.map((seconds) => seconds * 1000)]))
+  return samples
 }
 
 function median(values: number[]): number {

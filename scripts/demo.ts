@@ -11,7 +11,11 @@ import {DEMO_KEYS, generateSeed, startEmulator} from '../test/emulator/index.js'
 const run = fileURLToPath(new URL('../bin/run.js', import.meta.url))
 const configDir = mkdtempSync(join(tmpdir(), 'appservices-demo-'))
 const emulator = await startEmulator({seed: generateSeed({users: 300, seed: 7})})
-const env: NodeJS.ProcessEnv = {...process.env, APPSERVICES_CONFIG_DIR: configDir, APPSERVICES_BASE_URL: emulator.url}
+const env: NodeJS.ProcessEnv = {
+  ...process.env,
+  APPSERVICES_CONFIG_DIR: configDir,
+  APPSERVICES_BASE_URL: emulator.url,
+}
 delete env.APPSERVICES_TELEMETRY_URL
 
 // Asynchronous, because the emulator answers from this same process.
@@ -29,9 +33,20 @@ try {
   await appservices(['login', '--api-key', DEMO_KEYS.publicKey, '--private-api-key', DEMO_KEYS.privateKey])
   await appservices(['whoami'])
   emulator.state.clearLog()
-  const status = await appservices(['users', 'revoke', '--app', 'demo', '--state', 'disabled', '--yes', '--disable-colors'])
+  const status = await appservices([
+    'users',
+    'revoke',
+    '--app',
+    'demo',
+    '--state',
+    'disabled',
+    '--yes',
+    '--disable-colors',
+  ])
   const after = emulator.state.userCounters()
-  const logouts = emulator.state.requests.filter((r) => r.method === 'PUT' && r.path.endsWith('/logout')).length
+  const logouts = emulator.state.requests.filter(
+    (r) => r.method === 'PUT' && r.path.endsWith('/logout'),
+  ).length
   const lists = emulator.state.requests.filter((r) => r.method === 'GET' && r.path.endsWith('/users')).length
   console.log(`\nThe server saw: ${lists} list-users requests, ${logouts} logout requests;`)
   console.log(`${after.filter((u) => u.logoutCount > 0).length} users now logged out; exit status ${status}.`)

@@ -57,8 +57,16 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     }),
     json: Flags.boolean({summary: 'Same as --output-format json.', helpGroup: GLOBAL}),
     'disable-colors': Flags.boolean({summary: 'Disable colours and styling.', helpGroup: GLOBAL}),
-    yes: Flags.boolean({char: 'y', summary: 'Answer yes to every confirmation; never wait for input.', helpGroup: GLOBAL}),
-    'realm-url': Flags.string({summary: 'Base URL of the App Services Admin API.', hidden: true, helpGroup: GLOBAL}),
+    yes: Flags.boolean({
+      char: 'y',
+      summary: 'Answer yes to every confirmation; never wait for input.',
+      helpGroup: GLOBAL,
+    }),
+    'realm-url': Flags.string({
+      summary: 'Base URL of the App Services Admin API.',
+      hidden: true,
+      helpGroup: GLOBAL,
+    }),
   }
 
   protected flags!: CommandFlags<T>
@@ -89,7 +97,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   /** The JSON document of the result; by default the result itself, minus bookkeeping. */
   protected renderJson(result: Awaited<ReturnType<this['run']>>): unknown {
-    const {exitCode: _exitCode, counts: _counts, ...document} = result as CommandResult & Record<string, unknown>
+    const {
+      exitCode: _exitCode,
+      counts: _counts,
+      ...document
+    } = result as CommandResult & Record<string, unknown>
     return document
   }
 
@@ -166,7 +178,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
           ? `${JSON.stringify(this.renderJson(result as never), null, 2)}\n`
           : this.renderText(result as never),
       )
-      if (outcome.exitCode) this.telemetry?.error(outcome.exitCode === EXIT.interrupted ? 'Interrupted' : 'PartialFailure', outcome.counts)
+      if (outcome.exitCode)
+        this.telemetry?.error(
+          outcome.exitCode === EXIT.interrupted ? 'Interrupted' : 'PartialFailure',
+          outcome.counts,
+        )
       else this.telemetry?.complete(outcome.counts)
     } catch (error) {
       failure = error
@@ -275,7 +291,10 @@ const OUTPUT_FORMATS = ['', 'text', 'json']
 
 function validateOutputFormat(format: string, helpHint: string): void {
   if (!OUTPUT_FORMATS.includes(format)) {
-    throw usageError(`Invalid value for --output-format: "${format}"; allowed values: "" (text), text, json`, helpHint)
+    throw usageError(
+      `Invalid value for --output-format: "${format}"; allowed values: "" (text), text, json`,
+      helpHint,
+    )
   }
 }
 
@@ -284,7 +303,8 @@ function jsonRequested(argv: string[]): boolean {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
     if (arg === '--') break
-    if (arg === '--json' || arg === '--output-format=json' || arg === '-fjson' || arg === '-f=json') return true
+    if (arg === '--json' || arg === '--output-format=json' || arg === '-fjson' || arg === '-f=json')
+      return true
     if ((arg === '--output-format' || arg === '-f') && argv[i + 1] === 'json') return true
   }
   return false

@@ -27,7 +27,10 @@ export function usageError(message: string, suggestion?: string): CliError {
 export class ApiError extends CliError {
   readonly status?: number
 
-  constructor(message: string, options: {code: string; status?: number; suggestion?: string; cause?: unknown}) {
+  constructor(
+    message: string,
+    options: {code: string; status?: number; suggestion?: string; cause?: unknown},
+  ) {
     super(message, {...options, exit: EXIT.failure})
     this.name = 'ApiError'
     this.status = options.status

@@ -32,6 +32,11 @@ export class AuthSession {
     return this.tokens.refreshToken
   }
 
+  /** Why the session could not be renewed, once that has happened: every later request fails with it. */
+  get renewalFailure(): CliError | undefined {
+    return this.failure
+  }
+
   async accessToken(): Promise<string> {
     if (this.failure) throw this.failure
     if (this.tokens.accessToken) return this.tokens.accessToken
@@ -61,7 +66,8 @@ export class AuthSession {
       throw this.notLoggedIn('Your session has expired')
     } catch (error) {
       // With a saved session, a failed renewal means "log in again"; without one, the login's own error says more.
-      const authFailure = !(error instanceof CliError) || ['InvalidSession', 'InvalidCredentials'].includes(error.code)
+      const authFailure =
+        !(error instanceof CliError) || ['InvalidSession', 'InvalidCredentials'].includes(error.code)
       this.failure = hadSession && authFailure ? this.expired(error) : (error as CliError)
       throw this.failure
     }
@@ -70,7 +76,11 @@ export class AuthSession {
   /** Answers the new access token, or undefined when the refresh token is no longer valid. */
   private async refresh(refreshToken: string): Promise<string | undefined> {
     try {
-      const {body} = await this.options.http.send({method: 'POST', path: '/auth/session', bearer: refreshToken})
+      const {body} = await this.options.http.send({
+        method: 'POST',
+        path: '/auth/session',
+        bearer: refreshToken,
+      })
       const token = (body as {access_token?: unknown})?.access_token
       if (typeof token !== 'string' || !token) {
         throw new ApiError('The Admin API answered a session refresh without an access token', {

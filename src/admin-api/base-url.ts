@@ -28,7 +28,9 @@ export function resolveBaseUrl(sources: {flag?: string; env?: string; profile?: 
     )
   }
   if (url.username || url.password || url.search || url.hash) {
-    throw usageError(`Invalid Admin API base URL from ${origin}: it must not carry credentials, a query or a fragment`)
+    throw usageError(
+      `Invalid Admin API base URL from ${origin}: it must not carry credentials, a query or a fragment`,
+    )
   }
   return url.origin + url.pathname.replace(/\/+$/, '')
 }

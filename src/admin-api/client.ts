@@ -1,10 +1,20 @@
 import {ApiError} from '../errors.js'
 import {AuthSession} from './auth-session.js'
 import type {Http, HttpRequest} from './http.js'
-import {APP_PRODUCTS, type AdminProfile, type App, type PendingUser, type User, type UserFilter} from './types.js'
+import {
+  APP_PRODUCTS,
+  type AdminProfile,
+  type App,
+  type PendingUser,
+  type User,
+  type UserFilter,
+} from './types.js'
 
 /** The Admin API answers at most this many users (or registrations) per list call. */
 export const PAGE_SIZE = 50
+
+/** Renewals of the access token one request may wait for before its 401 is final. */
+const MAX_RENEWALS = 3
 
 /** Typed Admin API calls. Callers never see paths, tokens or `after`. */
 export class AdminApiClient {
@@ -69,15 +79,20 @@ export class AdminApiClient {
     return (await this.authorized({method: 'GET', path, query})) as T
   }
 
-  /** Sends with the access token; on 401 InvalidSession, renews once (shared) and repeats. */
+  /**
+   * Sends with the access token; on 401 InvalidSession, renews (one renewal shared by every request that met
+   * the same token) and repeats. A short-lived token can expire again while a request waits out its retries,
+   * so a request may need more than one renewal, but never more than MAX_RENEWALS: nothing loops.
+   */
   private async authorized(request: Omit<HttpRequest, 'bearer'>): Promise<unknown> {
-    const token = await this.session.accessToken()
-    try {
-      return (await this.http.send({...request, bearer: token})).body
-    } catch (error) {
-      if (!(error instanceof ApiError && error.status === 401)) throw error
-      const renewed = await this.session.renew(token)
-      return (await this.http.send({...request, bearer: renewed})).body
+    let token = await this.session.accessToken()
+    for (let renewals = 0; ; renewals++) {
+      try {
+        return (await this.http.send({...request, bearer: token})).body
+      } catch (error) {
+        if (!(error instanceof ApiError && error.status === 401) || renewals === MAX_RENEWALS) throw error
+        token = await this.session.renew(token)
+      }
     }
   }
 

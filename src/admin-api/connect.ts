@@ -33,8 +33,13 @@ export async function connect(options: ConnectOptions): Promise<AdminApiClient> 
   const saved = Boolean(profile.refresh_token || profileKeys)
   if (!saved && !envKeys) {
     throw new CliError(
-      store.name === 'default' ? 'You are not logged in' : `You are not logged in with profile "${store.name}"`,
-      {code: 'NotLoggedIn', suggestion: `${loginHint} (or set MONGODB_ATLAS_PUBLIC_API_KEY and MONGODB_ATLAS_PRIVATE_API_KEY)`},
+      store.name === 'default'
+        ? 'You are not logged in'
+        : `You are not logged in with profile "${store.name}"`,
+      {
+        code: 'NotLoggedIn',
+        suggestion: `${loginHint} (or set MONGODB_ATLAS_PUBLIC_API_KEY and MONGODB_ATLAS_PRIVATE_API_KEY)`,
+      },
     )
   }
   const http = await Http.create({baseUrl, maxSockets: options.maxSockets, signal: graceful(options.signal)})
@@ -56,7 +61,9 @@ export async function connect(options: ConnectOptions): Promise<AdminApiClient> 
 function graceful(signal: AbortSignal | undefined): AbortSignal | undefined {
   if (!signal) return undefined
   const controller = new AbortController()
-  signal.addEventListener('abort', () => setTimeout(() => controller.abort(signal.reason), 1000).unref(), {once: true})
+  signal.addEventListener('abort', () => setTimeout(() => controller.abort(signal.reason), 1000).unref(), {
+    once: true,
+  })
   return controller.signal
 }
 

@@ -1,3 +1,4 @@
+import {setMaxListeners} from 'node:events'
 import type {Agent as HttpAgent} from 'node:http'
 import type {Got, Method, RequestError} from 'got'
 
@@ -57,6 +58,8 @@ export class Http {
   static async create(options: HttpOptions): Promise<Http> {
     const [{got}, agent] = await Promise.all([import('got'), createAgent(options)])
     const timeoutMs = options.timeoutMs ?? envNumber('APPSERVICES_REQUEST_TIMEOUT_MS') ?? 30_000
+    // got listens to the signal once per request in flight; past 10 Node would warn of a leak that is not one.
+    if (options.signal) setMaxListeners(0, options.signal)
     const instance = got.extend({
       prefixUrl: options.baseUrl + API_PREFIX,
       timeout: {request: timeoutMs},
@@ -88,7 +91,9 @@ export class Http {
   /** Sends one request; answers with a 2xx status and parsed JSON body, or throws ApiError. */
   async send(request: HttpRequest): Promise<HttpAnswer> {
     const searchParams = Object.fromEntries(
-      Object.entries(request.query ?? {}).filter((entry): entry is [string, string] => entry[1] !== undefined),
+      Object.entries(request.query ?? {}).filter(
+        (entry): entry is [string, string] => entry[1] !== undefined,
+      ),
     )
     let response
     try {
@@ -121,9 +126,11 @@ export class Http {
         suggestion: 'check --realm-url or APPSERVICES_BASE_URL',
       })
     }
-    const server = body !== INVALID && body && typeof body === 'object' ? (body as Record<string, unknown>) : {}
+    const server =
+      body !== INVALID && body && typeof body === 'object' ? (body as Record<string, unknown>) : {}
     const message = typeof server.error === 'string' && server.error ? server.error : response.statusMessage
-    const code = typeof server.error_code === 'string' && server.error_code ? server.error_code : `Http${status}`
+    const code =
+      typeof server.error_code === 'string' && server.error_code ? server.error_code : `Http${status}`
     throw new ApiError(`${message || 'request failed'} (HTTP ${status})`, {code, status})
   }
 

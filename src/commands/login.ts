@@ -35,7 +35,8 @@ export default class Login extends BaseCommand<typeof Login> {
       profile: (await this.profile()).realm_base_url,
     })
     const publicKey = this.flags['api-key'] ?? (await this.ask('Public API key:', false, '--api-key'))
-    const privateKey = this.flags['private-api-key'] ?? (await this.ask('Private API key:', true, '--private-api-key'))
+    const privateKey =
+      this.flags['private-api-key'] ?? (await this.ask('Private API key:', true, '--private-api-key'))
     const http = await Http.create({baseUrl, signal: this.interruption.signal})
     try {
       const tokens = await login(http, {publicKey, privateKey})
@@ -58,7 +59,10 @@ export default class Login extends BaseCommand<typeof Login> {
 
   private async ask(message: string, secret: boolean, flag: string): Promise<string> {
     if (!this.canPrompt) {
-      throw usageError(`Missing required flag ${flag}`, `${this.config.bin} login --api-key PUBLIC --private-api-key PRIVATE`)
+      throw usageError(
+        `Missing required flag ${flag}`,
+        `${this.config.bin} login --api-key PUBLIC --private-api-key PRIVATE`,
+      )
     }
     return (await askText(message, {secret, signal: this.interruption.signal})).trim()
   }

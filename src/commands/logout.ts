@@ -12,7 +12,10 @@ export default class Logout extends BaseCommand<typeof Logout> {
   static description =
     'Ends the admin session on the server (best effort) and clears the access token, refresh token and API keys from the profile, as the official CLI does. Other profile settings are kept.'
 
-  static examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --profile ci']
+  static examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --profile ci',
+  ]
 
   async run(): Promise<LogoutResult> {
     const profile = await this.profile()
@@ -39,11 +42,17 @@ export default class Logout extends BaseCommand<typeof Logout> {
   private async endSession(refreshToken: string, profileUrl?: string): Promise<void> {
     let http: Http | undefined
     try {
-      const baseUrl = resolveBaseUrl({flag: this.flags['realm-url'], env: process.env.APPSERVICES_BASE_URL, profile: profileUrl})
+      const baseUrl = resolveBaseUrl({
+        flag: this.flags['realm-url'],
+        env: process.env.APPSERVICES_BASE_URL,
+        profile: profileUrl,
+      })
       http = await Http.create({baseUrl, retries: 1, timeoutMs: 10_000, signal: this.interruption.signal})
       await http.send({method: 'DELETE', path: '/auth/session', bearer: refreshToken})
     } catch (error) {
-      this.notice(`Warning: the server session could not be ended (${(error as Error).message}); the local session is cleared anyway`)
+      this.notice(
+        `Warning: the server session could not be ended (${(error as Error).message}); the local session is cleared anyway`,
+      )
     } finally {
       http?.close()
     }

@@ -12,7 +12,10 @@ interface WhoamiResult extends CommandResult {
 export default class Whoami extends BaseCommand<typeof Whoami> {
   static summary = 'Show the profile in use, its public API key and whether it is logged in.'
   static description = 'Never shows the private API key or any token.'
-  static examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --profile ci --json']
+  static examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --profile ci --json',
+  ]
 
   async run(): Promise<WhoamiResult> {
     const profile = await this.profile()
@@ -20,7 +23,11 @@ export default class Whoami extends BaseCommand<typeof Whoami> {
       profile: this.profiles.name,
       public_api_key: profile.public_api_key ?? null,
       logged_in: Boolean(profile.refresh_token),
-      base_url: resolveBaseUrl({flag: this.flags['realm-url'], env: process.env.APPSERVICES_BASE_URL, profile: profile.realm_base_url}),
+      base_url: resolveBaseUrl({
+        flag: this.flags['realm-url'],
+        env: process.env.APPSERVICES_BASE_URL,
+        profile: profile.realm_base_url,
+      }),
     }
   }
 

@@ -21,7 +21,10 @@ export interface PromptOptions {
 // Prompts draw on stderr so that stdout (or the output target) holds only the result.
 const context = ({signal}: PromptOptions) => ({output: process.stderr, clearPromptOnDone: false, signal})
 
-export async function askText(message: string, options: PromptOptions & {secret?: boolean} = {}): Promise<string> {
+export async function askText(
+  message: string,
+  options: PromptOptions & {secret?: boolean} = {},
+): Promise<string> {
   const {input, password} = await import('@inquirer/prompts')
   const validate = (value: string) => value.trim() !== '' || 'A value is required'
   return cancellable(() =>
@@ -31,12 +34,20 @@ export async function askText(message: string, options: PromptOptions & {secret?
   )
 }
 
-export async function askSelect<T>(message: string, choices: Choice<T>[], options: PromptOptions = {}): Promise<T> {
+export async function askSelect<T>(
+  message: string,
+  choices: Choice<T>[],
+  options: PromptOptions = {},
+): Promise<T> {
   const {select} = await import('@inquirer/prompts')
   return cancellable(() => select<T>({message, choices, pageSize: 15}, context(options)))
 }
 
-export async function askCheckbox<T>(message: string, choices: Choice<T>[], options: PromptOptions = {}): Promise<T[]> {
+export async function askCheckbox<T>(
+  message: string,
+  choices: Choice<T>[],
+  options: PromptOptions = {},
+): Promise<T[]> {
   const {checkbox} = await import('@inquirer/prompts')
   return cancellable(() => checkbox<T>({message, choices, pageSize: 15}, context(options)))
 }

@@ -16,11 +16,14 @@ const LEAD_COLUMN: Record<string, {header: string; value: (result: RevokeResult)
  * each user once, under the provider of its first identity; then a summary.
  */
 export function renderRevokeText(report: RevokeReport, style: Style): string {
-  if (report.summary.matched === 0 && !report.error && !report.summary.interrupted) return `${NOTHING_TO_DO}\n`
+  if (report.summary.matched === 0 && !report.error && !report.summary.interrupted)
+    return `${NOTHING_TO_DO}\n`
   const groups = new Map<string, RevokeResult[]>()
   for (const result of report.results) {
     const provider = groupOf(result)
-    groups.set(provider, [...(groups.get(provider) ?? []), result])
+    const group = groups.get(provider)
+    if (group) group.push(result)
+    else groups.set(provider, [result])
   }
   const order = [...PROVIDER_TYPES, UNKNOWN].filter((provider) => groups.has(provider))
   const sections = order.map((provider) => {

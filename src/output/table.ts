@@ -4,16 +4,22 @@ const ANSI = /\u001B\[[0-9;]*m/g
 const width = (text: string) => text.replace(ANSI, '').length
 
 /** A plain left-aligned table: header, rule, rows; cells may carry ANSI styling. */
-export function renderTable(headers: string[], rows: string[][], styleHeader: (text: string) => string): string {
-  const widths = headers.map((header, column) => Math.max(width(header), ...rows.map((row) => width(row[column] ?? ''))))
+export function renderTable(
+  headers: string[],
+  rows: string[][],
+  styleHeader: (text: string) => string,
+): string {
+  const widths = headers.map((header, column) =>
+    Math.max(width(header), ...rows.map((row) => width(row[column] ?? ''))),
+  )
   const line = (cells: string[]) =>
     cells
-      .map((cell, column) => (column === cells.length - 1 ? cell : cell + ' '.repeat(widths[column] - width(cell))))
+      .map((cell, column) =>
+        column === cells.length - 1 ? cell : cell + ' '.repeat(widths[column] - width(cell)),
+      )
       .join('  ')
       .trimEnd()
-  return [
-    line(headers.map(styleHeader)),
-    line(widths.map((w) => '-'.repeat(w))),
-    ...rows.map(line),
-  ].join('\n')
+  return [line(headers.map(styleHeader)), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join(
+    '\n',
+  )
 }

@@ -60,13 +60,15 @@ export class ProfileStore {
       text = await readFile(this.path, 'utf8')
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {}
-      throw new CliError(`Cannot read profile ${this.path}: ${(error as Error).message}`, {code: 'ProfileUnreadable'})
+      throw new CliError(`Cannot read profile ${this.path}: ${(error as Error).message}`, {
+        code: 'ProfileUnreadable',
+      })
     }
     await this.tightenPermissions()
-    const {parse} = await import('yaml')
+    const {load} = await import('js-yaml')
     let doc: unknown
     try {
-      doc = parse(text)
+      doc = load(text)
     } catch {
       throw this.corrupt('it is not valid YAML')
     }
@@ -77,15 +79,16 @@ export class ProfileStore {
       if (Object.keys(doc).length === 0) return {}
       throw this.corrupt(`it holds no "${this.name}" profile`)
     }
-    if (typeof section !== 'object' || Array.isArray(section)) throw this.corrupt(`"${this.name}" is not a mapping`)
+    if (typeof section !== 'object' || Array.isArray(section))
+      throw this.corrupt(`"${this.name}" is not a mapping`)
     return toProfile(section as Record<string, unknown>)
   }
 
   async save(profile: Profile): Promise<void> {
-    const {stringify} = await import('yaml')
+    const {dump} = await import('js-yaml')
     const clean = Object.fromEntries(Object.entries(profile).filter(([, v]) => v !== undefined && v !== ''))
-    // YAML 1.1 quoting, so `telemetry_mode: "off"` stays a string for 1.1 readers such as the Go CLI.
-    const text = stringify({[this.name]: clean}, {version: '1.1'})
+    // js-yaml quotes on/off/yes/no by default, so `telemetry_mode: 'off'` stays a string for YAML 1.1 readers such as the Go CLI.
+    const text = dump({[this.name]: clean}, {quotingType: '"', lineWidth: -1})
     await mkdir(this.configDir, {recursive: true, mode: 0o700})
     const temporary = `${this.path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
     try {
@@ -93,7 +96,9 @@ export class ProfileStore {
       await rename(temporary, this.path)
     } catch (error) {
       await rm(temporary, {force: true})
-      throw new CliError(`Cannot write profile ${this.path}: ${(error as Error).message}`, {code: 'ProfileUnwritable'})
+      throw new CliError(`Cannot write profile ${this.path}: ${(error as Error).message}`, {
+        code: 'ProfileUnwritable',
+      })
     }
   }
 

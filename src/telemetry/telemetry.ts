@@ -55,7 +55,11 @@ export class Telemetry {
   }
 
   error(code: string, counts?: TelemetryCounts): void {
-    this.record('command_error', {duration_ms: Date.now() - this.started, error_code: code, ...(counts ? {counts} : {})})
+    this.record('command_error', {
+      duration_ms: Date.now() - this.started,
+      error_code: code,
+      ...(counts ? {counts} : {}),
+    })
   }
 
   /** Spawns the sender and returns at once; failures to spawn are ignored. */

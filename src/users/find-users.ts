@@ -62,7 +62,8 @@ async function* usersById(client: AdminApiClient, app: App, query: UserQuery): A
     const users = await Promise.all(ids.map((id) => limit(() => client.getUser(app, id))))
     const targets: Target[] = []
     users.forEach((user, index) => {
-      if (!user) targets.push({id: ids[index], type: 'unknown', provider_types: [], failure: 'user not found'})
+      if (!user)
+        targets.push({id: ids[index], type: 'unknown', provider_types: [], failure: 'user not found'})
       else if (matchesFilter(user, query)) targets.push(userTarget(user))
     })
     if (targets.length > 0) yield targets
@@ -73,7 +74,9 @@ async function* pendingTargets(client: AdminApiClient, app: App, wanted: string[
   const unseen = new Set(wanted)
   for await (const page of client.listPendingUsers(app)) {
     const targets = page
-      .filter((registration) => wanted.length === 0 || keysOf(registration).some((key) => wanted.includes(key)))
+      .filter(
+        (registration) => wanted.length === 0 || keysOf(registration).some((key) => wanted.includes(key)),
+      )
       .map((registration) => {
         for (const key of keysOf(registration)) unseen.delete(key)
         return pendingTarget(registration)
@@ -81,7 +84,12 @@ async function* pendingTargets(client: AdminApiClient, app: App, wanted: string[
     if (targets.length > 0) yield targets
   }
   if (unseen.size > 0) {
-    yield [...unseen].map((id) => ({id, type: 'pending', provider_types: [], failure: 'pending registration not found'}))
+    yield [...unseen].map((id) => ({
+      id,
+      type: 'pending',
+      provider_types: [],
+      failure: 'pending registration not found',
+    }))
   }
 }
 

@@ -16,7 +16,9 @@ export interface AppQuery {
  */
 export async function resolveApp(client: AdminApiClient, query: AppQuery): Promise<App> {
   const projects = query.project ? [query.project] : await visibleProjects(client)
-  const listed = await Promise.all(projects.map((project) => listProjectApps(client, project, Boolean(query.project))))
+  const listed = await Promise.all(
+    projects.map((project) => listProjectApps(client, project, Boolean(query.project))),
+  )
   const matches = matchApps(listed.flat(), query.app)
   if (matches.length === 1) return matches[0]
   if (matches.length === 0) {
@@ -37,7 +39,9 @@ export async function resolveApp(client: AdminApiClient, query: AppQuery): Promi
 
 export function matchApps(apps: App[], wanted: string): App[] {
   const unique = [...new Map(apps.map((app) => [`${app.group_id}/${app._id}`, app])).values()]
-  const exact = unique.filter((app) => app._id === wanted || app.client_app_id === wanted || app.name === wanted)
+  const exact = unique.filter(
+    (app) => app._id === wanted || app.client_app_id === wanted || app.name === wanted,
+  )
   if (exact.length > 0) return exact
   return unique.filter((app) => app.client_app_id?.startsWith(wanted))
 }
@@ -58,10 +62,13 @@ async function listProjectApps(client: AdminApiClient, project: string, named: b
     if (error instanceof ApiError && (error.status === 404 || error.status === 403)) {
       // A project the profile lists but cannot open is skipped; one the user named is an error.
       if (!named) return UNREADABLE
-      throw new CliError(`Project ${project} was not found or is not visible to this API key (HTTP ${error.status})`, {
-        code: 'ProjectNotFound',
-        suggestion: 'check --project (the Atlas project id)',
-      })
+      throw new CliError(
+        `Project ${project} was not found or is not visible to this API key (HTTP ${error.status})`,
+        {
+          code: 'ProjectNotFound',
+          suggestion: 'check --project (the Atlas project id)',
+        },
+      )
     }
     throw error
   }

@@ -30,7 +30,9 @@ export async function revokeSessions(
 ): Promise<RevokeOutcome> {
   const {default: pLimit} = await import('p-limit')
   const limit = pLimit(options.concurrency)
-  const results: {order: number; result: RevokeResult}[] = []
+  // Indexed by the order the targets were found in (no sort at the end); holes are logouts that never started.
+  const results: RevokeResult[] = []
+  let recorded = 0
   const inFlight = new Set<Promise<void>>()
   // Wakes the listing when a queued logout ends; a Promise.race over the whole queue per wait would attach
   // a reaction to every queued task each time, garbage that grows the heap with the queue's length.
@@ -38,8 +40,8 @@ export async function revokeSessions(
   let matched = 0
   let error: CliError | undefined
   const record = (order: number, result: RevokeResult) => {
-    results.push({order, result})
-    options.onProgress?.(results.length, matched)
+    results[order] = result
+    options.onProgress?.(++recorded, matched)
   }
 
   try {
@@ -57,6 +59,8 @@ export async function revokeSessions(
               record(order, toResult(target, {}))
             } catch (failure) {
               record(order, toResult(target, {error: (failure as Error).message}))
+              // A session that cannot be renewed fails every later request alike: it is the run's error, hint and all.
+              error ??= client.session.renewalFailure
             }
           }).finally(() => {
             inFlight.delete(task)
@@ -65,7 +69,9 @@ export async function revokeSessions(
           inFlight.add(task)
         }
       }
-      while (inFlight.size > options.concurrency * 4) await new Promise<void>((resolve) => (slotFreed = resolve))
+      while (inFlight.size > options.concurrency * 4) {
+        await new Promise<void>((resolve) => (slotFreed = resolve))
+      }
     }
   } catch (failure) {
     if (!options.signal.aborted) {
@@ -77,8 +83,12 @@ export async function revokeSessions(
   }
   await Promise.all(inFlight)
 
-  const ordered = results.sort((a, b) => a.order - b.order).map((entry) => entry.result)
-  return {results: ordered, summary: summarise(ordered, matched, options.signal.aborted), ...(error ? {error} : {})}
+  const ordered = recorded === results.length ? results : results.filter(() => true)
+  return {
+    results: ordered,
+    summary: summarise(ordered, matched, options.signal.aborted),
+    ...(error ? {error} : {}),
+  }
 }
 
 export function summarise(results: RevokeResult[], matched: number, interrupted: boolean): RevokeSummary {

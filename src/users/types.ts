@@ -40,8 +40,11 @@ export interface RevokeReport {
   app: {id: string; client_app_id: string; name: string; group_id: string}
   results: RevokeResult[]
   summary: RevokeSummary
-  /** Set when the run stopped early (a listing error); the results are what was done before. */
-  error?: {code: string; message: string}
+  /**
+   * Set when the run stopped early (a listing error, or a session that could not be renewed); the results
+   * are what was done before.
+   */
+  error?: {code: string; message: string; suggestion?: string}
 }
 
 export function appSummary(app: App): RevokeReport['app'] {

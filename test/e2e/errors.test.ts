@@ -2,7 +2,7 @@ import {chmodSync, existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {expect} from 'chai'
-import {stringify} from 'yaml'
+import {dump as stringify} from 'js-yaml'
 
 import {
   DEMO_KEYS,

@@ -2,7 +2,7 @@ import {readdirSync, readFileSync, statSync, chmodSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {expect} from 'chai'
-import {parse} from 'yaml'
+import {load as parse} from 'js-yaml'
 
 import {DEMO_KEYS, generateSeed, startEmulator, type Emulator, type Seed} from '../emulator/index.js'
 import {login, runCli, tempDir} from '../helpers/cli.js'

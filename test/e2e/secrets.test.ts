@@ -2,7 +2,7 @@ import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {expect} from 'chai'
-import {parse, stringify} from 'yaml'
+import {dump as stringify, load as parse} from 'js-yaml'
 
 import {generateSeed, startEmulator, type Emulator, type Faults, type Seed} from '../emulator/index.js'
 import {runCli, tempDir, type CliRun} from '../helpers/cli.js'

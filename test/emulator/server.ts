@@ -1,3 +1,4 @@
+import {setMaxListeners} from 'node:events'
 import http, {type IncomingMessage, type ServerResponse} from 'node:http'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {gunzipSync} from 'node:zlib'
@@ -19,6 +20,8 @@ class BadRequest extends Error {}
 
 export function createEmulatorServer(state: EmulatorState, faults: FaultInjector): EmulatorServer {
   const closing = new AbortController()
+  // Every delayed answer listens to it: many at once are expected, not a leak.
+  setMaxListeners(0, closing.signal)
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://emulator')

@@ -28,7 +28,8 @@ export interface RunOptions {
 }
 
 /** Variables of the developer's shell that would change what the CLI does. */
-const SCRUBBED = /^(APPSERVICES_|MONGODB_ATLAS_|DO_NOT_TRACK$|NO_COLOR$|FORCE_COLOR$|DEBUG$|HTTPS?_PROXY$|NO_PROXY$|https?_proxy$|no_proxy$)/
+const SCRUBBED =
+  /^(APPSERVICES_|MONGODB_ATLAS_|DO_NOT_TRACK$|NO_COLOR$|FORCE_COLOR$|DEBUG$|HTTPS?_PROXY$|NO_PROXY$|https?_proxy$|no_proxy$)/
 
 export function cleanEnv(options: RunOptions): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {}
@@ -48,7 +49,10 @@ export function cleanEnv(options: RunOptions): NodeJS.ProcessEnv {
  */
 export function runCli(args: string[], options: RunOptions): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {env: cleanEnv(options), stdio: ['pipe', 'pipe', 'pipe']})
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: cleanEnv(options),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (chunk) => (stdout += chunk))
@@ -66,7 +70,15 @@ export function runCli(args: string[], options: RunOptions): Promise<CliRun> {
 /** Logs the profile in with the emulator's demo keys. */
 export async function login(emulator: Emulator, configDir: string, profile = 'default'): Promise<void> {
   const run = await runCli(
-    ['login', '--api-key', DEMO_KEYS.publicKey, '--private-api-key', DEMO_KEYS.privateKey, '--profile', profile],
+    [
+      'login',
+      '--api-key',
+      DEMO_KEYS.publicKey,
+      '--private-api-key',
+      DEMO_KEYS.privateKey,
+      '--profile',
+      profile,
+    ],
     {configDir, emulator},
   )
   if (run.code !== 0) throw new Error(`login failed: ${run.stderr}`)

@@ -22,10 +22,24 @@ export default class UsersRevoke extends BaseCommand<typeof UsersRevoke> {
 Name users with --user, or filter the app's users with --state and --provider: in a terminal you then pick them from a list; in a script pass --yes to revoke every matched user.`
 
   static examples = [
-    {description: 'Revoke the sessions of two users', command: '<%= config.bin %> <%= command.id %> --app myapp-abcde --user 63f1a2b3c4d5e6f7a8b9c0d1,63f1a2b3c4d5e6f7a8b9c0d2'},
-    {description: 'Pick users from a list in a terminal', command: '<%= config.bin %> <%= command.id %> --app myapp'},
-    {description: 'Revoke every disabled email/password user, without prompting', command: '<%= config.bin %> <%= command.id %> --app myapp --state disabled --provider local-userpass --yes'},
-    {description: 'Write a JSON report to a file', command: '<%= config.bin %> <%= command.id %> -a myapp --yes --json -o revoke-report.json'},
+    {
+      description: 'Revoke the sessions of two users',
+      command:
+        '<%= config.bin %> <%= command.id %> --app myapp-abcde --user 63f1a2b3c4d5e6f7a8b9c0d1,63f1a2b3c4d5e6f7a8b9c0d2',
+    },
+    {
+      description: 'Pick users from a list in a terminal',
+      command: '<%= config.bin %> <%= command.id %> --app myapp',
+    },
+    {
+      description: 'Revoke every disabled email/password user, without prompting',
+      command:
+        '<%= config.bin %> <%= command.id %> --app myapp --state disabled --provider local-userpass --yes',
+    },
+    {
+      description: 'Write a JSON report to a file',
+      command: '<%= config.bin %> <%= command.id %> -a myapp --yes --json -o revoke-report.json',
+    },
   ]
 
   static flags = {
@@ -45,8 +59,13 @@ Name users with --user, or filter the app's users with --state and --provider: i
       multipleNonGreedy: true,
       parse: async (value) => notAFlag(value),
     }),
-    pending: Flags.boolean({summary: "Act on the app's pending user registrations instead of confirmed users."}),
-    state: Flags.option({summary: 'Keep only users in this state.', options: ['enabled', 'disabled'] as const})(),
+    pending: Flags.boolean({
+      summary: "Act on the app's pending user registrations instead of confirmed users.",
+    }),
+    state: Flags.option({
+      summary: 'Keep only users in this state.',
+      options: ['enabled', 'disabled'] as const,
+    })(),
     provider: Flags.string({
       summary: 'Keep only users with an identity of these provider types; repeatable, comma-separated.',
       description: `Allowed: ${PROVIDER_TYPES.join(', ')}.`,
@@ -54,7 +73,12 @@ Name users with --user, or filter the app's users with --state and --provider: i
       multipleNonGreedy: true,
       parse: async (value) => notAFlag(value),
     }),
-    concurrency: Flags.integer({summary: 'How many logout requests may be in flight at once.', default: 8, min: 1, max: 32}),
+    concurrency: Flags.integer({
+      summary: 'How many logout requests may be in flight at once.',
+      default: 8,
+      min: 1,
+      max: 32,
+    }),
   }
 
   async run(): Promise<RevokeCommandResult> {
@@ -62,7 +86,9 @@ Name users with --user, or filter the app's users with --state and --provider: i
     const ids = parseList('user', flags.user)
     const providers = parseProviders(flags.provider)
     if (flags.pending && (flags.state || providers.length > 0)) {
-      throw usageError('--pending cannot be combined with --state or --provider: pending registrations have neither')
+      throw usageError(
+        '--pending cannot be combined with --state or --provider: pending registrations have neither',
+      )
     }
     if (!flags.app && !this.canPrompt) {
       throw usageError('Missing required flag --app', `${this.commandLine()} --app <name or client app id>`)
@@ -77,7 +103,10 @@ Name users with --user, or filter the app's users with --state and --provider: i
         ? (apps) =>
             askSelect(
               'Several apps match; pick one:',
-              apps.map((app) => ({name: `${app.name} (${app.client_app_id}) in project ${app.group_id}`, value: app})),
+              apps.map((app) => ({
+                name: `${app.name} (${app.client_app_id}) in project ${app.group_id}`,
+                value: app,
+              })),
               prompt,
             )
         : undefined,
@@ -108,15 +137,28 @@ Name users with --user, or filter the app's users with --state and --provider: i
       onProgress: (done, matched) => progress.update(done, matched),
     }).finally(() => progress.stop())
 
-    if (outcome.error && !this.jsonMode) this.notice(`Error: ${outcome.error.message}`)
+    const {error} = outcome
+    const suggestion = error?.suggestion ? {suggestion: error.suggestion} : {}
+    if (error && !this.jsonMode) {
+      this.notice(`Error: ${error.message}${error.suggestion ? `\nTry: ${error.suggestion}` : ''}`)
+    }
     const {summary} = outcome
     return {
       app: appSummary(app),
       results: outcome.results,
       summary,
-      ...(outcome.error ? {error: {code: outcome.error.code, message: outcome.error.message}} : {}),
-      exitCode: summary.interrupted ? EXIT.interrupted : summary.failed > 0 || outcome.error ? EXIT.failure : EXIT.ok,
-      counts: {matched: summary.matched, revoked: summary.revoked, failed: summary.failed, skipped: summary.skipped},
+      ...(error ? {error: {code: error.code, message: error.message, ...suggestion}} : {}),
+      exitCode: summary.interrupted
+        ? EXIT.interrupted
+        : summary.failed > 0 || outcome.error
+          ? EXIT.failure
+          : EXIT.ok,
+      counts: {
+        matched: summary.matched,
+        revoked: summary.revoked,
+        failed: summary.failed,
+        skipped: summary.skipped,
+      },
     }
   }
 
