@@ -3,6 +3,7 @@ import {Command, Errors, Flags, type Interfaces, toConfiguredId} from '@oclif/co
 import type {AdminApiClient} from './admin-api/client.js'
 import {redactDebugArgs} from './debug-log.js'
 import {CliError, EXIT, InterruptedError, usageError} from './errors.js'
+import {writeJsonDocument} from './output/json-document.js'
 import {openOutputTarget, type OutputSink, stdoutSink} from './output/output-target.js'
 import {isInteractive} from './output/prompts.js'
 import {ansi, plain, type Style, useColour} from './output/style.js'
@@ -173,11 +174,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       await this.init()
       result = (await this.run()) as R
       const outcome = result as CommandResult
-      await this.sink.write(
-        this.jsonMode
-          ? `${JSON.stringify(this.renderJson(result as never), null, 2)}\n`
-          : this.renderText(result as never),
-      )
+      if (this.jsonMode)
+        await writeJsonDocument((text) => this.sink.write(text), this.renderJson(result as never))
+      else await this.sink.write(this.renderText(result as never))
       if (outcome.exitCode)
         this.telemetry?.error(
           outcome.exitCode === EXIT.interrupted ? 'Interrupted' : 'PartialFailure',

@@ -33,7 +33,9 @@ export function matchesFilter(user: User, filter: UserFilter): boolean {
 }
 
 export function userTarget(user: User): Target {
-  const providers = [...new Set((user.identities ?? []).map((identity) => identity.provider_type))]
+  const providers = sharedList([
+    ...new Set((user.identities ?? []).map((identity) => identity.provider_type)),
+  ])
   const email = typeof user.data?.email === 'string' ? user.data.email : undefined
   const name = typeof user.data?.name === 'string' ? user.data.name : undefined
   return {
@@ -44,6 +46,15 @@ export function userTarget(user: User): Target {
     ...(name ? {name} : {}),
     disabled: Boolean(user.disabled),
   }
+}
+
+/** Most users share one of a few provider lists; sharing them keeps a 100,000-user report small. */
+const providerLists = new Map<string, string[]>()
+function sharedList(list: string[]): string[] {
+  const key = list.join(',')
+  let shared = providerLists.get(key)
+  if (!shared) providerLists.set(key, (shared = Object.freeze(list) as string[]))
+  return shared
 }
 
 async function* listedUsers(client: AdminApiClient, app: App, query: UserQuery): AsyncGenerator<Target[]> {

@@ -389,11 +389,17 @@ describe('inherited options (PRODUCT.md §3), end to end', function () {
 
     it('never writes colour into the output target, even with FORCE_COLOR', async () => {
       const dir = scratch()
-      const [report, failure] = await styledRuns(['-o', join(dir, 'out.txt')], {FORCE_COLOR: '1'})
+      // One target per run: the two run at once, and each replaces its target when it starts.
+      const env = {FORCE_COLOR: '1'}
+      const [report, failure] = await Promise.all([
+        revoke(['-u', 'ffffffffffffffffffffffff', '-o', join(dir, 'report.txt')], {env}),
+        run(['users', 'revoke', '-a', 'no-such-app', '-y', '-o', join(dir, 'failure.txt')], {env}),
+      ])
 
-      expect(readFileSync(join(dir, 'out.txt'), 'utf8'))
+      expect(readFileSync(join(dir, 'report.txt'), 'utf8'))
         .to.contain('ffffffffffffffffffffffff')
         .and.not.contain(ESC)
+      expect(readFileSync(join(dir, 'failure.txt'), 'utf8')).not.to.contain(ESC)
       for (const result of [report, failure]) expect(result.stdout + result.stderr).not.to.contain(ESC)
     })
 

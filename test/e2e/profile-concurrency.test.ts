@@ -66,7 +66,8 @@ describe('profiles: concurrent commands and file permissions', function () {
         expect(run.code, run.stderr).to.equal(0)
         expect(JSON.parse(run.stdout).summary).to.include({revoked: 1, failed: 0})
       }
-      expect(emulator.state.refreshCount - refreshesBefore, 'every command refreshed').to.equal(10)
+      // A command that starts after another has saved the new token uses it without refreshing.
+      expect(emulator.state.refreshCount - refreshesBefore, 'refreshes').to.be.within(1, 10)
 
       const after = readProfile()
       expect(after.public_api_key).to.equal(DEMO_KEYS.publicKey)
