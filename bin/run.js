@@ -1,9 +1,16 @@
 #!/usr/bin/env node
 import {fileURLToPath} from 'node:url'
 
-import {execute} from '@oclif/core'
+import {flush, handle, run} from '@oclif/core'
 
-// With DEBUG set, oclif logs the command line as typed: give it a logger that keeps --private-api-key out.
+const root = fileURLToPath(import.meta.url)
+// With DEBUG set, oclif logs the command line as typed: give it a logger that keeps secrets out.
 const logger = process.env.DEBUG ? (await import('../dist/debug-log.js')).redactingLogger() : undefined
 
-await execute(logger ? {loadOptions: {root: fileURLToPath(import.meta.url), logger}} : {dir: import.meta.url})
+try {
+  await run(process.argv.slice(2), logger ? {root, logger} : root)
+  await flush()
+} catch (error) {
+  const {reportCommandNotFound} = await import('../dist/command-not-found.js')
+  if (!(await reportCommandNotFound(error, root))) await handle(error)
+}

@@ -1,10 +1,10 @@
 import {Command, Errors, Flags, type Interfaces, toConfiguredId} from '@oclif/core'
 
 import type {AdminApiClient} from './admin-api/client.js'
-import {redactDebugArgs} from './debug-log.js'
+import {argumentsMayBeSecret, redactDebugArgs} from './debug-log.js'
 import {CliError, EXIT, InterruptedError, usageError} from './errors.js'
 import {writeJsonDocument} from './output/json-document.js'
-import {openOutputTarget, type OutputSink, stdoutSink} from './output/output-target.js'
+import {describeWriteError, openOutputTarget, type OutputSink, stdoutSink} from './output/output-target.js'
 import {isInteractive} from './output/prompts.js'
 import {ansi, plain, type Style, useColour} from './output/style.js'
 import {DEFAULT_PROFILE, type Profile, ProfileStore, validateProfileName} from './profile/profile-store.js'
@@ -136,7 +136,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected async init(): Promise<void> {
     // oclif's init() logs argv at debug level; a --private-api-key value must not reach that log.
     const debug = this.debug
-    this.debug = (...args: unknown[]) => debug(...redactDebugArgs(args))
+    this.debug = (...args: unknown[]) => debug(...redactDebugArgs(args, this.id))
     await super.init()
     process.once('SIGINT', this.onSignal)
     process.once('SIGTERM', this.onSignal)
@@ -149,7 +149,16 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.flags = flags as CommandFlags<T>
     validateOutputFormat(this.flags['output-format'], this.helpHint())
     this.profiles = new ProfileStore(this.config.configDir, validateProfileName(this.flags.profile))
-    if (this.flags['output-target']) this.sink = await openOutputTarget(this.flags['output-target'])
+    const target = this.flags['output-target']
+    if (target !== undefined && !target.trim())
+      throw usageError('--output-target needs a file path', this.helpHint())
+    if (target) this.sink = await openOutputTarget(target)
+    // The prompts (node:util styleText) read the environment, where FORCE_COLOR beats NO_COLOR: make
+    // --disable-colors and NO_COLOR reach them, winning over FORCE_COLOR as they do here.
+    if (this.flags['disable-colors'] || process.env.NO_COLOR) {
+      process.env.NO_COLOR = '1'
+      delete process.env.FORCE_COLOR
+    }
     await this.startTelemetry()
     // stdout and stderr are judged apart: either may be a terminal while the other is a file or a pipe.
     const colour = (stream: NodeJS.WriteStream) =>
@@ -174,9 +183,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       await this.init()
       result = (await this.run()) as R
       const outcome = result as CommandResult
-      if (this.jsonMode)
-        await writeJsonDocument((text) => this.sink.write(text), this.renderJson(result as never))
-      else await this.sink.write(this.renderText(result as never))
+      await this.render(result, outcome.counts)
       if (outcome.exitCode)
         this.telemetry?.error(
           outcome.exitCode === EXIT.interrupted ? 'Interrupted' : 'PartialFailure',
@@ -194,19 +201,58 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return result as R
   }
 
+  /**
+   * Writes the result to stdout or the output target. A write that fails (a
+   * full disk, a closed pipe) comes after the command's work is done, so the
+   * error says what was done.
+   */
+  private async render(result: unknown, counts?: TelemetryCounts): Promise<void> {
+    try {
+      if (this.jsonMode)
+        await writeJsonDocument((text) => this.sink.write(text), this.renderJson(result as never))
+      else await this.sink.write(this.renderText(result as never))
+    } catch (error) {
+      const done = counts
+        ? `; the command had finished: ${counts.revoked} revoked, ${counts.failed} failed, ${counts.skipped} skipped`
+        : ''
+      throw new CliError(
+        `Cannot write the output to ${this.sink.name}: ${describeWriteError(error)}${done}`,
+        {
+          code: 'OutputWriteFailed',
+          cause: error,
+        },
+      )
+    }
+  }
+
   protected async catch(error: Error & {exitCode?: number}): Promise<never> {
     if (error instanceof Errors.ExitError) throw error
     const failure = this.toCliError(error)
     this.telemetry?.error(failure.code)
-    if (this.jsonMode) {
-      const document = {error: {code: failure.code, message: failure.message, ...hint(failure)}}
-      await this.sink.write(`${JSON.stringify(document, null, 2)}\n`).catch(() => {})
-    } else if (failure.exit !== EXIT.interrupted || failure.message !== 'Cancelled') {
+    // In JSON mode the error is a document in the output; when the output itself failed, or cannot take the
+    // document, it is a line on stderr, so that no failure passes in silence.
+    const written =
+      this.jsonMode &&
+      failure.code !== 'OutputWriteFailed' &&
+      (await this.sink.write(`${JSON.stringify(errorDocument(failure), null, 2)}\n`).then(
+        () => true,
+        () => false,
+      ))
+    if (!written && (failure.exit !== EXIT.interrupted || failure.message !== 'Cancelled')) {
       const lines = [`${this.errorStyle.red('Error:')} ${failure.message}`]
       if (failure.suggestion) lines.push(`Try: ${failure.suggestion}`)
       process.stderr.write(`${lines.join('\n')}\n`)
     }
-    if (process.env.DEBUG && error.stack) process.stderr.write(`${error.stack}\n`)
+    if (process.env.DEBUG && error.stack) {
+      // The stack's first lines repeat the message, which may quote a stray key: only the frames for such commands.
+      const stack = argumentsMayBeSecret(this.id)
+        ? error.stack
+            .split('\n')
+            .filter((line) => line.trimStart().startsWith('at '))
+            .join('\n')
+        : error.stack
+      process.stderr.write(`${stack}\n`)
+    }
     this.exit(failure.exit)
   }
 
@@ -227,7 +273,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const parseError = error as Error & {parse?: unknown; oclif?: {exit?: number}}
     // A flag's own parse() failing arrives as a plain Error that oclif renamed "Parsing --flag ...".
     if (parseError.parse || parseError.oclif?.exit === 2 || error.message.startsWith('Parsing --')) {
-      return usageError(oneLine(error.message), this.helpHint())
+      // `login --api-key K SECRET`: the stray word is most likely a key, so it is not repeated.
+      const message =
+        error.message.startsWith('Unexpected argument') && argumentsMayBeSecret(this.id)
+          ? `Unexpected argument (not shown: it may be a key); ${this.commandLine()} takes no arguments`
+          : oneLine(error.message)
+      return usageError(message, this.helpHint())
     }
     return new CliError(error.message.split('\n')[0] || 'Unexpected error', {
       code: 'UnexpectedError',
@@ -282,8 +333,15 @@ function oneLine(message: string): string {
     .trim()
 }
 
-function hint(error: CliError): {suggestion?: string} {
-  return error.suggestion ? {suggestion: error.suggestion} : {}
+/** PRODUCT.md §6: `{"error": {"code", "message"}}`, with the hint when there is one. */
+function errorDocument(error: CliError): {error: {code: string; message: string; suggestion?: string}} {
+  return {
+    error: {
+      code: error.code,
+      message: error.message,
+      ...(error.suggestion ? {suggestion: error.suggestion} : {}),
+    },
+  }
 }
 
 const OUTPUT_FORMATS = ['', 'text', 'json']

@@ -2,23 +2,57 @@ import {createRequire} from 'node:module'
 
 import type {Interfaces} from '@oclif/core'
 
-/** Flags whose value is a secret. oclif's DEBUG log prints the command line as it was typed. */
-const SECRET_FLAGS = ['--private-api-key']
 const REDACTED = '<redacted>'
+/** Commands whose stray arguments may be keys (`login --api-key K SECRET`): never echoed, never logged. */
+const SECRET_COMMANDS = new Set(['login'])
 
-/** The argument list with the value of every secret flag replaced. */
-export function redactArgv(argv: readonly string[]): string[] {
+export function argumentsMayBeSecret(commandId: string | undefined): boolean {
+  return SECRET_COMMANDS.has(commandId ?? '')
+}
+
+/**
+ * A flag whose value is a secret: --private-api-key, a misspelling or
+ * shortening of it (`--private-api-k`), or any flag named like a secret.
+ */
+function isSecretFlag(arg: string): boolean {
+  const name = arg.split('=')[0]
+  return (
+    (name.length >= 5 && '--private-api-key'.startsWith(name)) ||
+    /^--.*(private|secret|password|token)/i.test(name)
+  )
+}
+
+/**
+ * The argument list with the value of every secret flag replaced; for a
+ * command whose arguments may be secrets, every word that is not a flag too.
+ * oclif's DEBUG log prints the command line as it was typed.
+ */
+export function redactArgv(
+  argv: readonly string[],
+  secretArguments = argv.some((arg) => argumentsMayBeSecret(arg)),
+): string[] {
   return argv.map((arg, i) => {
-    if (i > 0 && SECRET_FLAGS.includes(argv[i - 1])) return REDACTED
-    const flag = SECRET_FLAGS.find((name) => arg.startsWith(`${name}=`))
-    return flag ? `${flag}=${REDACTED}` : arg
+    if (arg.startsWith('-'))
+      return arg.includes('=') && isSecretFlag(arg) ? `${arg.split('=')[0]}=${REDACTED}` : arg
+    if (i > 0 && isSecretFlag(argv[i - 1]) && !argv[i - 1].includes('=')) return REDACTED
+    return secretArguments && !argumentsMayBeSecret(arg) ? REDACTED : arg
   })
 }
 
-/** Debug arguments with every argument list (argv) redacted. */
-export function redactDebugArgs(args: unknown[]): unknown[] {
+/**
+ * Debug arguments with every argument list (argv) redacted; `commandId`, or a
+ * command id among the arguments (`runCommand %s %o`), says whose they are.
+ */
+export function redactDebugArgs(args: unknown[], commandId?: string): unknown[] {
+  const secretArguments =
+    argumentsMayBeSecret(commandId) ||
+    args.some((arg) => typeof arg === 'string' && argumentsMayBeSecret(arg))
   return args.map((arg) =>
-    Array.isArray(arg) && arg.every((item) => typeof item === 'string') ? redactArgv(arg) : arg,
+    typeof arg === 'string' && argumentsMayBeSecret(arg.split(':')[0]) && arg.includes(':')
+      ? `${arg.split(':')[0]}:${REDACTED}`
+      : Array.isArray(arg) && arg.every((item) => typeof item === 'string')
+        ? redactArgv(arg, secretArguments || arg.some((item) => argumentsMayBeSecret(item)))
+        : arg,
   )
 }
 

@@ -28,10 +28,8 @@ export async function connect(options: ConnectOptions): Promise<AdminApiClient> 
     profile: profile.realm_base_url,
   })
   const loginHint = loginCommand(options.binName, store.name)
-  const profileKeys = keyPair(profile.public_api_key, profile.private_api_key)
-  const envKeys = keyPair(env.MONGODB_ATLAS_PUBLIC_API_KEY, env.MONGODB_ATLAS_PRIVATE_API_KEY)
-  const saved = Boolean(profile.refresh_token || profileKeys)
-  if (!saved && !envKeys) {
+  const credentials = findCredentials(profile, env)
+  if (!credentials) {
     throw new CliError(
       store.name === 'default'
         ? 'You are not logged in'
@@ -42,11 +40,12 @@ export async function connect(options: ConnectOptions): Promise<AdminApiClient> 
       },
     )
   }
+  const saved = credentials.source === 'profile'
   const http = await Http.create({baseUrl, maxSockets: options.maxSockets, signal: graceful(options.signal)})
   const session = new AuthSession({
     http,
     tokens: saved ? {accessToken: profile.access_token, refreshToken: profile.refresh_token} : {},
-    keys: profileKeys ?? envKeys,
+    keys: credentials.keys,
     save: saved
       ? async (tokens) => {
           await store.update({access_token: tokens.accessToken, refresh_token: tokens.refreshToken})
@@ -67,6 +66,25 @@ function graceful(signal: AbortSignal | undefined): AbortSignal | undefined {
   return controller.signal
 }
 
+/** Where the commands' credentials come from, and the key pair to log in with, if any. */
+export interface Credentials {
+  source: 'profile' | 'environment'
+  keys?: ApiKeys
+}
+
+/**
+ * The one place that decides which credentials a command uses (whoami tells the
+ * same story): the profile's session or key pair first, else the environment's keys.
+ */
+export function findCredentials(profile: Profile, env: NodeJS.ProcessEnv): Credentials | undefined {
+  const profileKeys = keyPair(profile.public_api_key, profile.private_api_key)
+  const envKeys = keyPair(env.MONGODB_ATLAS_PUBLIC_API_KEY, env.MONGODB_ATLAS_PRIVATE_API_KEY)
+  if (profile.refresh_token || profileKeys) return {source: 'profile', keys: profileKeys ?? envKeys}
+  return envKeys ? {source: 'environment', keys: envKeys} : undefined
+}
+
+/** A variable set to "" (or blanks) counts as not set: logging in with it could only fail. */
 function keyPair(publicKey?: string, privateKey?: string): ApiKeys | undefined {
-  return publicKey && privateKey ? {publicKey, privateKey} : undefined
+  const [pub, priv] = [publicKey?.trim(), privateKey?.trim()]
+  return pub && priv ? {publicKey: pub, privateKey: priv} : undefined
 }

@@ -2,7 +2,7 @@ import {setMaxListeners} from 'node:events'
 import type {Agent as HttpAgent, IncomingHttpHeaders, request as httpRequest} from 'node:http'
 import {setTimeout as sleep} from 'node:timers/promises'
 
-import {ApiError} from '../errors.js'
+import {ApiError, usageError} from '../errors.js'
 import {API_PREFIX} from './base-url.js'
 
 export interface HttpOptions {
@@ -78,7 +78,7 @@ export class Http {
       https ? import('node:https') : import('node:http'),
       createAgent(options, https),
     ])
-    const timeoutMs = options.timeoutMs ?? envNumber('APPSERVICES_REQUEST_TIMEOUT_MS') ?? 30_000
+    const timeoutMs = options.timeoutMs ?? requestTimeoutMs(process.env)
     // Every request in flight listens to the signal; past 10 Node would warn of a leak that is not one.
     if (options.signal) setMaxListeners(0, options.signal)
     return new Http(
@@ -202,7 +202,12 @@ export class Http {
         suggestion: 'check your network, or raise APPSERVICES_REQUEST_TIMEOUT_MS',
       })
     }
-    const reason = error.code === 'ECONNREFUSED' ? 'connection refused' : error.code || error.message
+    const reason =
+      error.code === 'ECONNREFUSED'
+        ? 'connection refused'
+        : error.code === 'EPROTO' || error.code?.startsWith('ERR_SSL_')
+          ? `the TLS handshake failed (${error.code}); is it an http:// server?`
+          : error.code || error.message
     return new ApiError(`Cannot reach the Admin API at ${this.origin}: ${reason}`, {
       code: 'NetworkError',
       cause: error,
@@ -264,9 +269,21 @@ function retryAfterMs(header: string | string[] | undefined): number | undefined
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
 }
 
-function envNumber(name: string): number | undefined {
-  const value = Number(process.env[name])
-  return Number.isFinite(value) && value > 0 ? value : undefined
+/** A setTimeout delay must fit in 32 bits; a longer one fires at once (Node warns and uses 1 ms). */
+const MAX_TIMEOUT_MS = 2_147_483_647
+
+/** APPSERVICES_REQUEST_TIMEOUT_MS, checked: a bad value is a usage error, not a silent default. */
+export function requestTimeoutMs(env: NodeJS.ProcessEnv): number {
+  const text = env.APPSERVICES_REQUEST_TIMEOUT_MS?.trim()
+  if (!text) return 30_000
+  const value = Number(text)
+  if (!/^\d+$/.test(text) || value < 1 || value > MAX_TIMEOUT_MS) {
+    throw usageError(
+      `APPSERVICES_REQUEST_TIMEOUT_MS must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}, not "${text}"`,
+      'unset it for the default of 30000 (30 s per attempt)',
+    )
+  }
+  return value
 }
 
 /** A keep-alive agent, or a proxy agent when HTTPS_PROXY / HTTP_PROXY / NO_PROXY say so. */

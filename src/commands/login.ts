@@ -29,14 +29,15 @@ export default class Login extends BaseCommand<typeof Login> {
   }
 
   async run(): Promise<LoginResult> {
+    const givenPublic = this.given('--api-key', this.flags['api-key'])
+    const givenPrivate = this.given('--private-api-key', this.flags['private-api-key'])
     const baseUrl = resolveBaseUrl({
       flag: this.flags['realm-url'],
       env: process.env.APPSERVICES_BASE_URL,
       profile: (await this.profile()).realm_base_url,
     })
-    const publicKey = this.flags['api-key'] ?? (await this.ask('Public API key:', false, '--api-key'))
-    const privateKey =
-      this.flags['private-api-key'] ?? (await this.ask('Private API key:', true, '--private-api-key'))
+    const publicKey = givenPublic ?? (await this.ask('Public API key:', false, '--api-key'))
+    const privateKey = givenPrivate ?? (await this.ask('Private API key:', true, '--private-api-key'))
     const http = await Http.create({baseUrl, signal: this.interruption.signal})
     try {
       const tokens = await login(http, {publicKey, privateKey})
@@ -57,13 +58,20 @@ export default class Login extends BaseCommand<typeof Login> {
     return `Logged in with API key ${result.public_api_key} (profile ${result.profile})\n`
   }
 
+  /** A key from its flag, trimmed; an empty one is refused here, since the login could only answer 401. */
+  private given(flag: string, value: string | undefined): string | undefined {
+    if (value === undefined) return undefined
+    const key = value.trim()
+    if (!key) throw usageError(`Invalid value for ${flag}: it is empty`, this.usage())
+    return key
+  }
+
   private async ask(message: string, secret: boolean, flag: string): Promise<string> {
-    if (!this.canPrompt) {
-      throw usageError(
-        `Missing required flag ${flag}`,
-        `${this.config.bin} login --api-key PUBLIC --private-api-key PRIVATE`,
-      )
-    }
+    if (!this.canPrompt) throw usageError(`Missing required flag ${flag}`, this.usage())
     return (await askText(message, {secret, signal: this.interruption.signal})).trim()
+  }
+
+  private usage(): string {
+    return `${this.config.bin} login --api-key PUBLIC --private-api-key PRIVATE`
   }
 }

@@ -5,7 +5,10 @@ import {loginCommand} from '../profile/profile-store.js'
 interface WhoamiResult extends CommandResult {
   profile: string
   public_api_key: string | null
+  /** The profile holds a session or a key pair. */
   logged_in: boolean
+  /** What the other commands will authenticate with: the same decision as theirs, never a guess. */
+  credentials_source: 'profile' | 'environment' | null
   base_url: string
 }
 
@@ -19,10 +22,14 @@ export default class Whoami extends BaseCommand<typeof Whoami> {
 
   async run(): Promise<WhoamiResult> {
     const profile = await this.profile()
+    const {findCredentials} = await import('../admin-api/connect.js')
+    const credentials = findCredentials(profile, process.env)
+    const fromEnvironment = credentials?.source === 'environment'
     return {
       profile: this.profiles.name,
-      public_api_key: profile.public_api_key ?? null,
-      logged_in: Boolean(profile.refresh_token),
+      public_api_key: (fromEnvironment ? credentials.keys?.publicKey : profile.public_api_key) ?? null,
+      logged_in: credentials?.source === 'profile',
+      credentials_source: credentials?.source ?? null,
       base_url: resolveBaseUrl({
         flag: this.flags['realm-url'],
         env: process.env.APPSERVICES_BASE_URL,
@@ -32,13 +39,16 @@ export default class Whoami extends BaseCommand<typeof Whoami> {
   }
 
   protected renderText(result: WhoamiResult): string {
-    if (!result.logged_in) {
+    if (!result.credentials_source) {
       return `Profile ${result.profile} is not logged in\nTry: ${loginCommand(this.config.bin, result.profile)}\n`
     }
+    const fromEnvironment = result.credentials_source === 'environment'
     return [
       `Profile: ${result.profile}`,
-      `Public API key: ${result.public_api_key ?? '(none)'}`,
-      'Logged in: yes',
+      `Public API key: ${result.public_api_key ?? '(none)'}${fromEnvironment ? ' (from MONGODB_ATLAS_PUBLIC_API_KEY)' : ''}`,
+      fromEnvironment
+        ? 'Logged in: no; commands will use the API keys from the environment'
+        : 'Logged in: yes',
       `Admin API: ${result.base_url}`,
       '',
     ].join('\n')

@@ -6,12 +6,15 @@ import {CliError} from '../errors.js'
 /** Where a command's result goes: stdout, or the file of `--output-target`. */
 export interface OutputSink {
   readonly toFile: boolean
+  /** For messages: `stdout`, or the path. */
+  readonly name: string
   write(text: string): Promise<void>
   close(): Promise<void>
 }
 
 export const stdoutSink: OutputSink = {
   toFile: false,
+  name: 'stdout',
   write: (text) =>
     new Promise((resolve, reject) => {
       process.stdout.write(text, (error) => (error ? reject(error) : resolve()))
@@ -31,7 +34,7 @@ export async function openOutputTarget(path: string): Promise<OutputSink> {
     handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600)
     if ((await handle.stat()).isFile()) await handle.chmod(0o600)
   } catch (error) {
-    const reason = describe(error as NodeJS.ErrnoException)
+    const reason = describeWriteError(error)
     throw new CliError(`Cannot write the output target ${path}: ${reason}`, {
       code: 'OutputTargetUnwritable',
       suggestion: 'choose a writable file path for --output-target',
@@ -39,6 +42,7 @@ export async function openOutputTarget(path: string): Promise<OutputSink> {
   }
   return {
     toFile: true,
+    name: path,
     write: async (text) => {
       await handle.write(text)
     },
@@ -54,7 +58,9 @@ async function refuseReadOnly(path: string): Promise<void> {
   }
 }
 
-function describe(error: NodeJS.ErrnoException): string {
+/** Why a path cannot be opened or written, in words. */
+export function describeWriteError(failure: unknown): string {
+  const error = failure as NodeJS.ErrnoException
   switch (error.code) {
     case 'ENOENT':
       return 'its directory does not exist'
@@ -67,6 +73,13 @@ function describe(error: NodeJS.ErrnoException): string {
       return 'the file is read-only'
     case 'EROFS':
       return 'read-only file system'
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return 'no space left on the device'
+    case 'EPIPE':
+      return 'the reading end was closed'
+    case 'EFBIG':
+      return 'the file is too large'
     default:
       return error.code ?? error.message
   }

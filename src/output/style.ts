@@ -22,7 +22,7 @@ export const plain: Style = {bold: same, dim: same, red: same, green: same, yell
 
 /**
  * Colour only for a human at a terminal: never for JSON or a file, never with
- * --disable-colors or NO_COLOR (which win over FORCE_COLOR).
+ * --disable-colors or NO_COLOR (which win over FORCE_COLOR), nor with FORCE_COLOR=0.
  */
 export function useColour(options: {
   disableColors: boolean
@@ -33,7 +33,9 @@ export function useColour(options: {
 }): boolean {
   if (options.disableColors || options.json || options.toFile) return false
   if (options.env.NO_COLOR !== undefined && options.env.NO_COLOR !== '') return false
+  // FORCE_COLOR as supports-color reads it: 0 or false turns colour off, any other value on.
   const force = options.env.FORCE_COLOR
-  if (force !== undefined && force !== '' && force !== '0' && force !== 'false') return true
+  if (force === '0' || force === 'false') return false
+  if (force !== undefined && force !== '') return true
   return options.isTTY && options.env.TERM !== 'dumb'
 }

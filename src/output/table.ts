@@ -9,8 +9,9 @@ export function renderTable(
   rows: string[][],
   styleHeader: (text: string) => string,
 ): string {
+  // A loop, not Math.max(...rows): spreading 100,000+ rows as arguments overflows the stack.
   const widths = headers.map((header, column) =>
-    Math.max(width(header), ...rows.map((row) => width(row[column] ?? ''))),
+    rows.reduce((widest, row) => Math.max(widest, width(row[column] ?? '')), width(header)),
   )
   const line = (cells: string[]) =>
     cells

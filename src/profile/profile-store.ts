@@ -81,7 +81,7 @@ export class ProfileStore {
     }
     if (typeof section !== 'object' || Array.isArray(section))
       throw this.corrupt(`"${this.name}" is not a mapping`)
-    return toProfile(section as Record<string, unknown>)
+    return toProfile(section as Record<string, unknown>, (why) => this.corrupt(why))
   }
 
   async save(profile: Profile): Promise<void> {
@@ -126,16 +126,26 @@ export class ProfileStore {
   }
 }
 
-function toProfile(section: Record<string, unknown>): Profile {
+function toProfile(section: Record<string, unknown>, invalid: (why: string) => CliError): Profile {
   const profile: Profile = {}
   for (const key of STRING_KEYS) {
     const value = section[key]
-    if (typeof value === 'string' && value !== '') profile[key] = value
-    else if (typeof value === 'number') profile[key] = String(value)
+    // A key of the wrong type is a broken file, not a missing key: "not logged in" would hide it.
+    if (typeof value === 'string') {
+      if (value !== '') profile[key] = value
+    } else if (value !== undefined && value !== null) {
+      throw invalid(`"${key}" is ${kindOf(value)}, not a string`)
+    }
   }
   // A YAML 1.1 reader turns a bare off/on into a boolean; accept both forms.
   const mode = section.telemetry_mode
   if (mode === false || mode === 'off') profile.telemetry_mode = 'off'
   else if (mode === true || mode === 'on') profile.telemetry_mode = 'on'
   return profile
+}
+
+function kindOf(value: unknown): string {
+  if (Array.isArray(value)) return 'a list'
+  if (value instanceof Date) return 'a date'
+  return typeof value === 'object' ? 'a mapping' : `a ${typeof value}`
 }

@@ -1,5 +1,6 @@
 import type {AdminApiClient} from '../admin-api/client.js'
 import type {App, PendingUser, User, UserFilter} from '../admin-api/types.js'
+import {ApiError} from '../errors.js'
 import type {Target} from './types.js'
 
 export interface UserQuery extends UserFilter {
@@ -70,15 +71,35 @@ async function* usersById(client: AdminApiClient, app: App, query: UserQuery): A
   const batch = 50
   for (let start = 0; start < query.ids.length; start += batch) {
     const ids = query.ids.slice(start, start + batch)
-    const users = await Promise.all(ids.map((id) => limit(() => client.getUser(app, id))))
-    const targets: Target[] = []
-    users.forEach((user, index) => {
-      if (!user)
-        targets.push({id: ids[index], type: 'unknown', provider_types: [], failure: 'user not found'})
-      else if (matchesFilter(user, query)) targets.push(userTarget(user))
-    })
+    const found = await Promise.all(ids.map((id) => limit(() => targetById(client, app, id, query))))
+    const targets = found.filter((target): target is Target => target !== undefined)
     if (targets.length > 0) yield targets
   }
+}
+
+/** The user's target, or undefined when --state / --provider leave it out. */
+async function targetById(
+  client: AdminApiClient,
+  app: App,
+  id: string,
+  filter: UserFilter,
+): Promise<Target | undefined> {
+  let user: User | undefined
+  try {
+    user = await client.getUser(app, id)
+  } catch (error) {
+    // A session that cannot be renewed, or Ctrl-C, fails every other lookup alike: that ends the run.
+    if (client.session.renewalFailure) throw client.session.renewalFailure
+    if (!(error instanceof ApiError) || error.code === 'Aborted') throw error
+    // Anything else is this user's failure only: the other users are still revoked.
+    return failedTarget(id, error.message)
+  }
+  if (!user) return failedTarget(id, 'user not found')
+  return matchesFilter(user, filter) ? userTarget(user) : undefined
+}
+
+function failedTarget(id: string, failure: string): Target {
+  return {id, type: 'unknown', provider_types: [], failure}
 }
 
 async function* pendingTargets(client: AdminApiClient, app: App, wanted: string[]): AsyncGenerator<Target[]> {

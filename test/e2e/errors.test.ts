@@ -225,7 +225,8 @@ const CASES: Case[] = [
     args: revoke('-a', APP, '-u', USER, '--realm-url', 'ftp://services.cloud.mongodb.com'),
     exit: 2,
     code: 'UsageError',
-    error: /^Error: Invalid Admin API base URL from --realm-url: only https:\/\/ URLs are allowed$/,
+    error:
+      /^Error: Invalid Admin API base URL from --realm-url: only https:\/\/ URLs are allowed \(and http:\/\/ for loopback hosts\)$/,
   },
   {
     name: 'many matched users, no --user, no --yes and no terminal',
@@ -355,6 +356,61 @@ const CASES: Case[] = [
     hint: /check --project/,
   },
 
+  {
+    name: 'an empty -o ""',
+    args: revoke('-a', APP, '-u', USER, '-o', ''),
+    exit: 2,
+    code: 'UsageError',
+    error: /^Error: --output-target needs a file path$/,
+    hint: /users revoke --help/,
+  },
+  {
+    name: 'an empty --realm-url ""',
+    args: revoke('-a', APP, '-u', USER, '--realm-url', ''),
+    exit: 2,
+    code: 'UsageError',
+    error: /^Error: --realm-url needs a URL, such as https:\/\/services\.cloud\.mongodb\.com$/,
+  },
+  {
+    name: 'a base URL that includes the API path',
+    args: (ctx) => revoke('-a', APP, '-u', USER, '--realm-url', `${ctx.emulator.url}/api/admin/v3.0/`),
+    exit: 2,
+    code: 'UsageError',
+    error:
+      /^Error: Invalid Admin API base URL from --realm-url: give it without \/api\/admin\/v3\.0, which is added to every request$/,
+    hint: /^Try: use http:\/\/127\.0\.0\.1:\d+$/,
+  },
+  {
+    name: 'a request timeout that is not a number',
+    args: revoke('-a', APP, '-u', USER),
+    env: () => ({APPSERVICES_REQUEST_TIMEOUT_MS: 'abc'}),
+    exit: 2,
+    code: 'UsageError',
+    error:
+      /^Error: APPSERVICES_REQUEST_TIMEOUT_MS must be a whole number of milliseconds from 1 to 2147483647, not "abc"$/,
+    hint: /unset it for the default of 30000/,
+  },
+  {
+    name: 'a request timeout too long for a timer (Node would fire it at once)',
+    args: revoke('-a', APP, '-u', USER),
+    env: () => ({APPSERVICES_REQUEST_TIMEOUT_MS: '99999999999999'}),
+    exit: 2,
+    code: 'UsageError',
+    error: /^Error: APPSERVICES_REQUEST_TIMEOUT_MS must be .* not "99999999999999"$/,
+    check: (ctx, run) => expect(run.stderr).not.to.include('TimeoutOverflowWarning'),
+  },
+  {
+    name: 'a key typed as an argument of login (never repeated)',
+    args: ['login', '--api-key', DEMO_KEYS.publicKey, 'SeCrEt-typed-as-an-argument'],
+    noProfile: true,
+    exit: 2,
+    code: 'UsageError',
+    error:
+      /^Error: Unexpected argument \(not shown: it may be a key\); appservices login takes no arguments$/,
+    hint: /appservices login --help/,
+    check: (ctx, run) => expect(run.stdout + run.stderr).not.to.include('SeCrEt-typed-as-an-argument'),
+  },
+
   // The output target: opened before anything is sent.
   {
     name: '-o into a missing directory',
@@ -482,6 +538,16 @@ const CASES: Case[] = [
     error: /^Error: Cannot reach the Admin API at http:\/\/127\.0\.0\.1:\d+: connection refused$/,
     hint: /check your network/,
     boundMs: 20_000,
+  },
+  {
+    name: 'https:// to a server that speaks plain http',
+    args: revoke('-a', APP, '-u', USER),
+    env: (ctx) => ({APPSERVICES_BASE_URL: ctx.emulator.url.replace('http:', 'https:')}),
+    exit: 1,
+    code: 'NetworkError',
+    error:
+      /^Error: Cannot reach the Admin API at https:\/\/127\.0\.0\.1:\d+: the TLS handshake failed \(\w+\); is it an http:\/\/ server\?$/,
+    hint: /check your network/,
   },
   {
     name: 'a redirect to another host (never followed with the token)',
@@ -655,6 +721,71 @@ describe('errors: a catalogue of bad inputs and hostile server answers', functio
       work.remove()
     }
   })
+
+  for (const mode of ['text', 'json'] as const) {
+    it(`an output that fails after the users were revoked says so on stderr, with what was done (${mode})`, async () => {
+      const config = tempDir()
+      try {
+        const ctx: Context = {emulator, seed, configDir: config.path, work: config.path, recorder, deadPort}
+        loggedIn(ctx)
+        emulator.state.clearLog()
+        const user = seed.projects[0].apps[0].users[3]._id
+        const args = revoke('-a', APP, '-u', user, '-o', '/dev/full')
+        const run = await runCli(mode === 'json' ? [...args, '--json'] : args, {
+          configDir: config.path,
+          emulator,
+        })
+
+        expect(run.code).to.equal(1)
+        expect(run.stdout).to.equal('')
+        expect(errorLines(run.stderr)).to.deep.equal([
+          'Error: Cannot write the output to /dev/full: no space left on the device; the command had finished: 1 revoked, 0 failed, 0 skipped',
+        ])
+        expectNoStackTrace(run)
+        const logouts = emulator.state.requests.filter((entry) => entry.path.endsWith('/logout'))
+        expect(logouts.map((entry) => entry.path)).to.deep.equal([
+          `/api/admin/v3.0/groups/${seed.projects[0].id}/apps/${seed.projects[0].apps[0]._id}/users/${user}/logout`,
+        ])
+      } finally {
+        config.remove()
+      }
+    })
+  }
+
+  const strayWords: [string, string[], string[]][] = [
+    [
+      'an unknown command',
+      ['users', 'revok'],
+      ['Error: command "users revok" not found', 'Try: appservices users --help'],
+    ],
+    ['an unknown topic', ['nope'], ['Error: command "nope" not found', 'Try: appservices --help']],
+    [
+      'a stray word right after the command',
+      ['users', 'revoke', 'extra-arg', '-a', APP],
+      ['Error: Unexpected argument: extra-arg', 'Try: appservices users revoke --help'],
+    ],
+    [
+      'a key typed right after login (never repeated)',
+      ['login', 'SeCrEt-right-after-login'],
+      ['Error: Unexpected argument: (not shown: it may be a key)', 'Try: appservices login --help'],
+    ],
+  ]
+  for (const [what, args, lines] of strayWords) {
+    it(`${what}: one Error: line in the plugin's words, exit 2, nothing sent`, async () => {
+      const config = tempDir()
+      try {
+        emulator.state.clearLog()
+        const run = await runCli(args, {configDir: config.path, emulator})
+
+        expect(run.code).to.equal(2)
+        expect(run.stdout).to.equal('')
+        expect(run.stderr).to.equal(`${lines.join('\n')}\n`)
+        expect(emulator.state.requests).to.have.length(0)
+      } finally {
+        config.remove()
+      }
+    })
+  }
 
   it('with DEBUG set, a failure shows its stack trace (and still one Error: line)', async () => {
     const config = tempDir()

@@ -418,6 +418,7 @@ describe('inherited options (PRODUCT.md §3), end to end', function () {
         ['NO_COLOR', [], {NO_COLOR: '1'}],
         ['--disable-colors', ['--disable-colors'], {}],
         ['--disable-colors with FORCE_COLOR', ['--disable-colors'], {FORCE_COLOR: '1'}],
+        ['FORCE_COLOR=0', [], {FORCE_COLOR: '0'}],
         ['--json', ['--json'], {}],
       ]
       for (const [what, flags, env] of plainTerminal) {
@@ -438,6 +439,35 @@ describe('inherited options (PRODUCT.md §3), end to end', function () {
           if (!flags.includes('--json')) expect(result.output).to.match(/Revoking sessions: \d+\/12/)
           expect(result.output).to.contain('12')
           expect(result.output).not.to.contain(ESC)
+        })
+      }
+
+      const colourCode = new RegExp(`${ESC}\\[[0-9;]*m`)
+      const promptCases: [string, string[], Record<string, string>, boolean][] = [
+        ['colours the prompt by default (the control case)', [], {}, true],
+        [
+          'draws the prompt without colour with --disable-colors, even with FORCE_COLOR',
+          ['--disable-colors'],
+          {FORCE_COLOR: '1'},
+          false,
+        ],
+        [
+          'draws the prompt without colour with NO_COLOR, even with FORCE_COLOR',
+          [],
+          {NO_COLOR: '1', FORCE_COLOR: '1'},
+          false,
+        ],
+      ]
+      for (const [title, flags, env, coloured] of promptCases) {
+        it(title, async () => {
+          const session = inTerminal(['users', 'revoke', '-a', 'demo', ...flags], {env})
+          await session.waitFor('Select the users to log out')
+          await session.press(KEYS.ctrlC)
+          const {code} = await session.exited
+
+          expect(code).to.equal(130)
+          if (coloured) expect(session.rawOutput).to.match(colourCode)
+          else expect(session.rawOutput).not.to.match(colourCode)
         })
       }
 

@@ -280,6 +280,120 @@ describe('users revoke, end to end against the emulator', function () {
         expect(report.summary).to.deep.include({matched: 2, revoked: 1, failed: 1})
       })
 
+      it('fails only the user whose lookup gets a server error, and revokes the others (exit 1)', async () => {
+        const [broken, fine] = [demo.users[10]._id, demo.users[11]._id]
+        h.emulator.setFaults({rules: [{route: 'getUser', userIds: [broken], errorStatus: 500, errorRate: 1}]})
+
+        const run = await h.revoke('-a', 'demo', '-u', `${broken},${fine}`)
+
+        expect(run.code, run.stderr).to.equal(1)
+        expect(run.stdout).to.contain('Revoked sessions for 1 of 2 users (1 failed)')
+        expect(run.stdout.split('\n').find((line) => line.includes(broken))).to.match(
+          /no\s+internal server error \(HTTP 500\)$/,
+        )
+        expect(run.stderr, 'the run did not stop: no Error: line').to.not.contain('Error:')
+        expect(h.logouts()).to.deep.equal(new Map([[fine, 1]]))
+        const lookups = h.emulator.state.requests.filter(
+          (entry) => entry.route === 'getUser' && entry.path.endsWith(`/users/${broken}`),
+        )
+        expect(
+          lookups.map((entry) => entry.status),
+          'retried, then given up',
+        ).to.deep.equal(Array(6).fill(500))
+      })
+
+      it('reports failed lookups (server error, connection reset) as failed results in JSON, in their place', async () => {
+        const [broken, reset, fine] = [demo.users[12]._id, demo.users[13]._id, demo.users[14]._id]
+        h.emulator.setFaults({
+          rules: [
+            {route: 'getUser', userIds: [broken], errorStatus: 500, errorRate: 1},
+            {route: 'getUser', userIds: [reset], resetRate: 1},
+          ],
+        })
+
+        const run = await h.revoke('-a', 'demo', '-u', `${broken},${reset},${fine}`, '--json')
+
+        expect(run.code, run.stderr).to.equal(1)
+        const report = parseReport(run) as JsonReport & {error?: unknown}
+        expect(report.error, 'the run did not stop').to.equal(undefined)
+        expect(report.results.map((result) => result.id)).to.deep.equal([broken, reset, fine])
+        expect(report.results[0]).to.deep.include({
+          revoked: false,
+          error: 'internal server error (HTTP 500)',
+        })
+        expect(report.results[1].revoked).to.equal(false)
+        expect(report.results[1].error).to.match(
+          /^Cannot reach the Admin API at http:\/\/127\.0\.0\.1:\d+: ECONNRESET$/,
+        )
+        expect(report.results[2]).to.deep.include({revoked: true, error: null})
+        expect(report.summary).to.deep.equal({matched: 3, revoked: 1, failed: 2, skipped: 0})
+        expect(h.logouts()).to.deep.equal(new Map([[fine, 1]]))
+      })
+
+      const renewalFailures = [
+        {
+          how: 'the refresh token and the saved key pair are refused',
+          faults: [
+            {route: 'refresh', errorRate: 1, errorStatus: 401},
+            {route: 'login', errorRate: 1, errorStatus: 401},
+          ],
+          error: {code: 'InvalidSession', message: 'Your session has expired and could not be renewed'},
+          hint: /^Try: appservices login$/m,
+        },
+        {
+          how: 'the refresh fails with an error of its own',
+          faults: [{route: 'refresh', errorRate: 1, errorStatus: 400}],
+          error: {code: 'BadRequest', message: 'bad request (HTTP 400)'},
+        },
+      ] as const
+      for (const failure of renewalFailures) {
+        it(`still stops the run when a lookup needs a renewal and ${failure.how} (exit 1)`, async () => {
+          const [expired, other] = [demo.users[15]._id, demo.users[16]._id]
+          const invalidSession = JSON.stringify({error: 'invalid session', error_code: 'InvalidSession'})
+          h.emulator.setFaults({
+            rules: [
+              {
+                route: 'getUser',
+                userIds: [expired],
+                rawBody: {status: 401, contentType: 'application/json', body: invalidSession},
+              },
+              ...failure.faults,
+            ],
+          })
+
+          const text = await h.revoke('-a', 'demo', '-u', `${expired},${other}`)
+          const json = await h.revoke('-a', 'demo', '-u', `${expired},${other}`, '--json')
+
+          expect(text.code).to.equal(1)
+          expect(text.stdout).to.equal('Revoked sessions for 0 of 0 users\n')
+          expect(text.stderr.split('\n').filter((line) => line.includes('Error:'))).to.deep.equal([
+            `Error: ${failure.error.message}`,
+          ])
+          if ('hint' in failure) expect(text.stderr).to.match(failure.hint)
+          expect(json.code).to.equal(1)
+          const report = parseReport(json) as JsonReport & {error?: {code: string; message: string}}
+          expect(report.error).to.deep.include(failure.error)
+          expect(report.results).to.deep.equal([])
+          expect(h.logouts().size).to.equal(0)
+        })
+      }
+
+      it('still stops the run, quietly, on Ctrl-C while a lookup is in flight (exit 130)', async () => {
+        const [slow, fast] = [demo.users[17]._id, demo.users[18]._id]
+        h.emulator.setFaults({rules: [{route: 'getUser', userIds: [slow], latencyMs: 5000}]})
+        const pty = h.revokeInPty('-a', 'demo', '-u', `${slow},${fast}`)
+
+        await requestSeen(h.emulator, (entry) => entry.path.endsWith(`/users/${slow}`))
+        await pty.signal('SIGINT')
+        const exit = await pty.exited
+
+        expect(exit.code, exit.output).to.equal(130)
+        expect(exit.output).to.contain('Interrupted.')
+        expect(exit.output, 'the aborted lookup is not a failed user').to.not.match(/aborted|failed|Error:/)
+        expect(exit.output).to.not.contain(slow)
+        expect(h.logouts().size).to.equal(0)
+      })
+
       it('refuses an empty id or a value that looks like a flag before any request (exit 2)', async () => {
         const empty = await h.revoke('-a', 'demo', '-u', 'a,,b')
         const flagLike = await h.revoke('-a', 'demo', '-u', '--yes')

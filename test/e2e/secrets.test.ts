@@ -108,6 +108,21 @@ describe('secrets: nothing secret in any output, and tokens go only to the Admin
       args: ['login', '--api-key', PUBLIC_KEY, '--private-api-key', PRIVATE_KEY, '--bogus'],
       exit: 2,
     },
+    {
+      name: 'the private key typed as an argument, without its flag (DEBUG=*)',
+      args: ['login', '--api-key', PUBLIC_KEY, PRIVATE_KEY],
+      exit: 2,
+    },
+    {
+      name: 'the private key right after login (DEBUG=*)',
+      args: ['login', PRIVATE_KEY],
+      exit: 2,
+    },
+    {
+      name: 'the private key after a misspelled flag (DEBUG=*)',
+      args: ['login', '--api-key', PUBLIC_KEY, '--private-api-k', PRIVATE_KEY],
+      exit: 2,
+    },
     {name: 'whoami (DEBUG=*)', args: ['whoami'], exit: 0},
     {name: 'whoami --json -o (DEBUG=*)', args: ['whoami', '--json'], outputTarget: true, exit: 0},
     {
@@ -266,7 +281,8 @@ describe('secrets: nothing secret in any output, and tokens go only to the Admin
       await new Promise((resolve) => setTimeout(resolve, 1500))
     }
     expect(elsewhere.requests, 'requests to the host the redirect pointed at').to.deep.equal([])
-    expect(collector.requests.length, 'telemetry batches').to.be.at.least(runs - 2)
+    // The four command lines refused while their flags are parsed (before telemetry starts) send no event.
+    expect(collector.requests.length, 'telemetry batches').to.be.at.least(runs - 5)
     for (const request of collector.requests) {
       expect(request.headers, 'no credentials sent to the telemetry collector').to.not.have.any.keys(
         'authorization',

@@ -21,6 +21,8 @@ export interface PtyExit {
 export interface PtyRun {
   /** What the terminal has shown so far, ANSI sequences stripped. */
   readonly output: string
+  /** The same, escape sequences and all (to check colour). */
+  readonly rawOutput: string
   /**
    * Resolves once `pattern` appears in the output after the previous match (so a
    * repeated wait does not match the same text again); rejects after `timeoutMs`
@@ -89,6 +91,9 @@ export function runCliInPty(args: string[], options: RunOptions & {columns?: num
   const run: PtyRun = {
     get output() {
       return stripAnsi(raw)
+    },
+    get rawOutput() {
+      return raw
     },
     exited,
     waitFor(pattern, timeoutMs = 15_000) {
