@@ -1,12 +1,21 @@
 import {Command, Errors, Flags, type Interfaces, toConfiguredId} from '@oclif/core'
 
 import type {AdminApiClient} from './admin-api/client.js'
+import type {HttpOptions} from './admin-api/http.js'
 import {argumentsMayBeSecret, redactDebugArgs} from './debug-log.js'
 import {CliError, EXIT, InterruptedError, usageError} from './errors.js'
+import {resolveBaseUrl} from './admin-api/base-url.js'
 import {writeJsonDocument} from './output/json-document.js'
-import {describeWriteError, openOutputTarget, type OutputSink, stdoutSink} from './output/output-target.js'
+import {
+  describeWriteError,
+  isInside,
+  openOutputTarget,
+  type OutputSink,
+  stdoutSink,
+} from './output/output-target.js'
+import {createProgress, type Progress} from './output/progress.js'
 import {isInteractive} from './output/prompts.js'
-import {ansi, plain, type Style, useColour} from './output/style.js'
+import {ansi, plain, printable, type Style, useColour} from './output/style.js'
 import {DEFAULT_PROFILE, type Profile, ProfileStore, validateProfileName} from './profile/profile-store.js'
 import {doNotTrack, Telemetry, type TelemetryCounts} from './telemetry/telemetry.js'
 
@@ -16,13 +25,18 @@ export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<
 
 const GLOBAL = 'GLOBAL'
 
-/** What a command's run() returns: the data, and how it ends the process. */
-export interface CommandResult {
+/** How a command ended, known once its result is rendered (a streamed result is complete only then). */
+export interface CommandOutcome {
   /** Non-zero to exit with it after the result is rendered (1: some failed; 130: interrupted). */
   exitCode?: number
   /** Counts reported in telemetry. */
   counts?: TelemetryCounts
+  /** Why the run stopped early although it has a result to show: the `Error:` line after a text result. */
+  error?: CliError
 }
+
+/** What a command's run() returns: the data, and (by default) how it ends the process. */
+export type CommandResult = CommandOutcome
 
 /**
  * The one base class of the plugin. It declares the inherited options of
@@ -63,6 +77,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       summary: 'Answer yes to every confirmation; never wait for input.',
       helpGroup: GLOBAL,
     }),
+    help: Flags.help({char: 'h', summary: 'Show help for this command.', helpGroup: GLOBAL}),
     'realm-url': Flags.string({
       summary: 'Base URL of the App Services Admin API.',
       hidden: true,
@@ -71,14 +86,20 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   protected flags!: CommandFlags<T>
+  /** Words that are neither flags nor arguments; only a command that is not strict gets any. */
+  protected strayArguments: string[] = []
   protected style: Style = plain
   /** The style of what goes to stderr (the `Error:` line). */
   private errorStyle: Style = plain
   protected profiles!: ProfileStore
+  /** The Admin API base URL (PRODUCT.md §3): --realm-url, APPSERVICES_BASE_URL, the profile, the default. */
+  protected baseUrl!: string
   /** Aborted on the first Ctrl-C / SIGTERM; long commands stop starting work when it fires. */
   protected readonly interruption = new AbortController()
 
   private sink: OutputSink = stdoutSink
+  /** Part of the result is written: an error can no longer become the output's one JSON document. */
+  private outputStarted = false
   private telemetry?: Telemetry
   private profileCache?: Profile
   private apiClient?: Promise<AdminApiClient>
@@ -94,16 +115,25 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   /** Renders the result as text. */
-  protected abstract renderText(result: Awaited<ReturnType<this['run']>>): string
+  protected abstract renderText(result: Awaited<ReturnType<this['run']>>): string | Promise<string>
 
-  /** The JSON document of the result; by default the result itself, minus bookkeeping. */
+  /**
+   * The JSON document of the result; by default the result itself, minus bookkeeping. It may hold async
+   * iterables and deferred values, written as they come (see writeJsonDocument).
+   */
   protected renderJson(result: Awaited<ReturnType<this['run']>>): unknown {
     const {
       exitCode: _exitCode,
       counts: _counts,
+      error: _error,
       ...document
     } = result as CommandResult & Record<string, unknown>
     return document
+  }
+
+  /** How the command ended; asked after rendering, and for the counts when rendering fails. */
+  protected outcome(result: Awaited<ReturnType<this['run']>>): CommandOutcome {
+    return result as CommandOutcome
   }
 
   protected async profile(): Promise<Profile> {
@@ -111,18 +141,24 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return this.profileCache
   }
 
-  /** The Admin API client for this profile, created on first use. */
-  protected client(options: {concurrency?: number} = {}): Promise<AdminApiClient> {
+  /** The Admin API client for this profile, created on first use (with the options of that use). */
+  protected client(
+    options: {concurrency?: number} & Pick<HttpOptions, 'retries' | 'timeoutMs'> = {},
+  ): Promise<AdminApiClient> {
     this.apiClient ??= (async () => {
       const {connect} = await import('./admin-api/connect.js')
       return connect({
         store: this.profiles,
         profile: await this.profile(),
-        realmUrlFlag: this.flags['realm-url'],
+        baseUrl: this.baseUrl,
         env: process.env,
         binName: this.config.bin,
-        maxSockets: (options.concurrency ?? 8) + 2,
-        signal: this.interruption.signal,
+        http: {
+          maxSockets: (options.concurrency ?? 8) + 2,
+          retries: options.retries,
+          timeoutMs: options.timeoutMs,
+          signal: this.interruption.signal,
+        },
       })
     })()
     return this.apiClient
@@ -140,18 +176,32 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     await super.init()
     process.once('SIGINT', this.onSignal)
     process.once('SIGTERM', this.onSignal)
-    const {flags} = await this.parse({
+    const {flags, argv} = await this.parse({
       flags: this.ctor.flags,
       baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
       args: this.ctor.args,
       strict: this.ctor.strict,
     })
     this.flags = flags as CommandFlags<T>
+    this.strayArguments = argv as string[]
     validateOutputFormat(this.flags['output-format'], this.helpHint())
     this.profiles = new ProfileStore(this.config.configDir, validateProfileName(this.flags.profile))
     const target = this.flags['output-target']
     if (target !== undefined && !target.trim())
       throw usageError('--output-target needs a file path', this.helpHint())
+    // Every usage error comes before the output target is emptied, telemetry is sent or a profile is saved.
+    this.checkFlags()
+    this.baseUrl = resolveBaseUrl({
+      flag: this.flags['realm-url'],
+      env: process.env.APPSERVICES_BASE_URL,
+      profile: (await this.profile()).realm_base_url,
+    })
+    if (target && (await isInside(target, this.config.configDir))) {
+      throw usageError(
+        `--output-target ${target} is in the config directory, where it could replace a profile`,
+        'write the output somewhere else',
+      )
+    }
     if (target) this.sink = await openOutputTarget(target)
     // The prompts (node:util styleText) read the environment, where FORCE_COLOR beats NO_COLOR: make
     // --disable-colors and NO_COLOR reach them, winning over FORCE_COLOR as they do here.
@@ -175,15 +225,26 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.errorStyle = colour(process.stderr)
   }
 
+  /** A command's own checks of its flags, beyond what oclif parses: they throw usage errors. */
+  protected checkFlags(): void {}
+
+  /** A progress counter on stderr, when it is a terminal and the result is not JSON. */
+  protected progress(label: string): Progress {
+    return createProgress(label, Boolean(process.stderr.isTTY) && !this.jsonMode)
+  }
+
   /** oclif's _run, with rendering of the result between run() and finally(). */
   protected async _run<R>(): Promise<R> {
     let result: R | undefined
+    let exitCode: number | undefined
     let failure: unknown
     try {
       await this.init()
       result = (await this.run()) as R
-      const outcome = result as CommandResult
-      await this.render(result, outcome.counts)
+      await this.render(result)
+      const outcome = this.outcome(result as never)
+      exitCode = outcome.exitCode
+      if (outcome.error && !this.jsonMode) this.printError(outcome.error)
       if (outcome.exitCode)
         this.telemetry?.error(
           outcome.exitCode === EXIT.interrupted ? 'Interrupted' : 'PartialFailure',
@@ -196,24 +257,33 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     } finally {
       await this.finally(failure as Error | undefined)
     }
-    const exitCode = (result as CommandResult | undefined)?.exitCode
     if (exitCode) this.exit(exitCode)
     return result as R
   }
 
   /**
    * Writes the result to stdout or the output target. A write that fails (a
-   * full disk, a closed pipe) comes after the command's work is done, so the
-   * error says what was done.
+   * full disk, a closed pipe) may come after users were revoked (and a
+   * streamed report then starts no further work), so the error says what
+   * was done.
    */
-  private async render(result: unknown, counts?: TelemetryCounts): Promise<void> {
+  private async render(result: unknown): Promise<void> {
+    let writeFailure: unknown
+    const write = (text: string) => {
+      this.outputStarted = true
+      return this.sink.write(text).catch((error: unknown) => {
+        writeFailure = error
+        throw error
+      })
+    }
     try {
-      if (this.jsonMode)
-        await writeJsonDocument((text) => this.sink.write(text), this.renderJson(result as never))
-      else await this.sink.write(this.renderText(result as never))
+      if (this.jsonMode) await writeJsonDocument(write, this.renderJson(result as never))
+      else await write(await this.renderText(result as never))
     } catch (error) {
+      if (writeFailure === undefined) throw error
+      const counts = this.outcome(result as never).counts
       const done = counts
-        ? `; the command had finished: ${counts.revoked} revoked, ${counts.failed} failed, ${counts.skipped} skipped`
+        ? `; by then ${counts.revoked} revoked, ${counts.failed} failed, ${counts.skipped} skipped, and nothing more was started`
         : ''
       throw new CliError(
         `Cannot write the output to ${this.sink.name}: ${describeWriteError(error)}${done}`,
@@ -229,20 +299,18 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (error instanceof Errors.ExitError) throw error
     const failure = this.toCliError(error)
     this.telemetry?.error(failure.code)
-    // In JSON mode the error is a document in the output; when the output itself failed, or cannot take the
-    // document, it is a line on stderr, so that no failure passes in silence.
+    // In JSON mode the error is a document in the output; when the output has begun (a streamed report, or a
+    // write that failed) or cannot take the document, it is a line on stderr, so no failure passes in silence.
+    if (this.jsonMode && !this.outputStarted) this.sink = await this.errorSink()
     const written =
       this.jsonMode &&
-      failure.code !== 'OutputWriteFailed' &&
+      !this.outputStarted &&
       (await this.sink.write(`${JSON.stringify(errorDocument(failure), null, 2)}\n`).then(
         () => true,
         () => false,
       ))
-    if (!written && (failure.exit !== EXIT.interrupted || failure.message !== 'Cancelled')) {
-      const lines = [`${this.errorStyle.red('Error:')} ${failure.message}`]
-      if (failure.suggestion) lines.push(`Try: ${failure.suggestion}`)
-      process.stderr.write(`${lines.join('\n')}\n`)
-    }
+    if (!written && (failure.exit !== EXIT.interrupted || failure.message !== 'Cancelled'))
+      this.printError(failure)
     if (process.env.DEBUG && error.stack) {
       // The stack's first lines repeat the message, which may quote a stray key: only the frames for such commands.
       const stack = argumentsMayBeSecret(this.id)
@@ -254,6 +322,25 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       process.stderr.write(`${stack}\n`)
     }
     this.exit(failure.exit)
+  }
+
+  /**
+   * Where a JSON error goes: where the result would have gone, even when the flags were refused before the
+   * output target was opened (a script must not read an old report from it); stdout when it cannot be opened.
+   */
+  private async errorSink(): Promise<OutputSink> {
+    if (this.sink.toFile) return this.sink
+    const target = this.flags?.['output-target'] ?? outputTargetOf(this.argv)
+    if (!target?.trim() || (await isInside(target, this.config.configDir))) return this.sink
+    return openOutputTarget(target).catch(() => this.sink)
+  }
+
+  /** The one `Error:` line (and its `Try:` hint) on stderr. */
+  private printError(error: CliError): void {
+    // The message may quote the server, or a flag's value: one line, with no control character.
+    const lines = [`${this.errorStyle.red('Error:')} ${printable(error.message)}`]
+    if (error.suggestion) lines.push(`Try: ${printable(error.suggestion)}`)
+    process.stderr.write(`${lines.join('\n')}\n`)
   }
 
   protected async finally(error: Error | undefined): Promise<void> {
@@ -269,16 +356,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (error instanceof InterruptedError) return error
     // After Ctrl-C or SIGTERM, what fails next (most often the aborted request) is the interruption's doing: 130, not 1.
     if (this.interruption.signal.aborted) return new InterruptedError()
+    // Every usage error points at the help, unless it knows a better fix.
+    if (error instanceof CliError && error.code === 'UsageError' && !error.suggestion)
+      return usageError(error.message, this.helpHint())
     if (error instanceof CliError) return error
     const parseError = error as Error & {parse?: unknown; oclif?: {exit?: number}}
     // A flag's own parse() failing arrives as a plain Error that oclif renamed "Parsing --flag ...".
     if (parseError.parse || parseError.oclif?.exit === 2 || error.message.startsWith('Parsing --')) {
-      // `login --api-key K SECRET`: the stray word is most likely a key, so it is not repeated.
-      const message =
-        error.message.startsWith('Unexpected argument') && argumentsMayBeSecret(this.id)
-          ? `Unexpected argument (not shown: it may be a key); ${this.commandLine()} takes no arguments`
-          : oneLine(error.message)
-      return usageError(message, this.helpHint())
+      return usageError(oneLine(error.message), this.helpHint())
     }
     return new CliError(error.message.split('\n')[0] || 'Unexpected error', {
       code: 'UnexpectedError',
@@ -292,7 +377,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return `${this.config.bin} ${this.id ? toConfiguredId(this.id, this.config) : ''}`.trim()
   }
 
-  private helpHint(): string {
+  protected helpHint(): string {
     return `${this.commandLine()} --help`
   }
 
@@ -330,17 +415,24 @@ function oneLine(message: string): string {
     .replace(/\s+/g, ' ')
     .replace(/^Error: /, '')
     .replace(/^Parsing (--\S+) /, 'Invalid value for $1: ')
+    .replace(
+      /^Expected (--[\w-]+)=(.*) to be one of: (.*)$/,
+      'Invalid value for $1: "$2"; allowed values: $3',
+    )
     .trim()
 }
 
 /** PRODUCT.md §6: `{"error": {"code", "message"}}`, with the hint when there is one. */
-function errorDocument(error: CliError): {error: {code: string; message: string; suggestion?: string}} {
+function errorDocument(error: CliError): {error: ReturnType<typeof errorBody>} {
+  return {error: errorBody(error)}
+}
+
+/** An error as JSON: its code, its message and the hint when there is one. */
+export function errorBody(error: CliError): {code: string; message: string; suggestion?: string} {
   return {
-    error: {
-      code: error.code,
-      message: error.message,
-      ...(error.suggestion ? {suggestion: error.suggestion} : {}),
-    },
+    code: error.code,
+    message: error.message,
+    ...(error.suggestion ? {suggestion: error.suggestion} : {}),
   }
 }
 
@@ -353,6 +445,19 @@ function validateOutputFormat(format: string, helpHint: string): void {
       helpHint,
     )
   }
+}
+
+/** The --output-target of a command line whose flags could not be parsed. */
+function outputTargetOf(argv: string[]): string | undefined {
+  let target: string | undefined
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]
+    if (arg === '--') break
+    if (arg === '-o' || arg === '--output-target') target = argv[++i]
+    else if (arg.startsWith('--output-target=')) target = arg.slice('--output-target='.length)
+    else if (/^-o./.test(arg)) target = arg.slice(arg[2] === '=' ? 3 : 2)
+  }
+  return target
 }
 
 /** JSON mode must hold even when parsing the flags failed. */

@@ -1,7 +1,5 @@
 import {Config} from '@oclif/core'
 
-import {argumentsMayBeSecret} from './debug-log.js'
-
 /**
  * The stand-alone bin's answer to an unknown command, in the plugin's one-line
  * error style rather than oclif's (which prints the colon form: `users:revok`).
@@ -16,8 +14,7 @@ export async function reportCommandNotFound(error: unknown, root: string): Promi
   const spaced = (count: number) => words.slice(0, count).join(config.topicSeparator)
   let known = words.length - 1
   while (known > 0 && !config.findCommand(words.slice(0, known).join(':'))) known--
-  const command = words.slice(0, known).join(':')
-  const stray = argumentsMayBeSecret(command) ? '(not shown: it may be a key)' : words.slice(known).join(' ')
+  const stray = words.slice(known).join(' ')
   const lines =
     known > 0
       ? [`Error: Unexpected argument: ${stray}`, `Try: ${config.bin} ${spaced(known)} --help`]

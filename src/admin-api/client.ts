@@ -1,6 +1,7 @@
 import {ApiError} from '../errors.js'
 import {AuthSession} from './auth-session.js'
 import type {Http, HttpRequest} from './http.js'
+import {asAdminProfile, asApp, asList, asPendingUser, asUser} from './shapes.js'
 import {
   APP_PRODUCTS,
   type AdminProfile,
@@ -23,37 +24,36 @@ export class AdminApiClient {
     readonly session: AuthSession,
   ) {}
 
-  getProfile(): Promise<AdminProfile> {
-    return this.get<AdminProfile>('/auth/profile')
+  async getProfile(): Promise<AdminProfile> {
+    return asAdminProfile(await this.get('/auth/profile'))
   }
 
   /** Every app of the project, of every product type (the API's default is `standard` only). */
   async listApps(groupId: string): Promise<App[]> {
-    const apps = await this.get<App[]>(`/groups/${enc(groupId)}/apps`, {product: APP_PRODUCTS.join(',')})
-    return asArray<App>(apps, 'apps').map((app) => ({...app, group_id: app.group_id || groupId}))
-  }
-
-  getApp(groupId: string, appId: string): Promise<App> {
-    return this.get<App>(`/groups/${enc(groupId)}/apps/${enc(appId)}`)
+    const apps = await this.get(`/groups/${enc(groupId)}/apps`, {product: APP_PRODUCTS.join(',')})
+    return asList(apps, 'apps')
+      .map(asApp)
+      .map((app) => ({...app, group_id: app.group_id || groupId}))
   }
 
   /** Pages of users in `_id` order; the filter is a hint the server may ignore. */
   listUsers(app: App, filter: UserFilter = {}): AsyncGenerator<User[]> {
-    return this.paginate<User>(`${appPath(app)}/users`, {
+    const query = {
       sort: '_id',
       status: filter.state,
       provider_types: filter.providers?.length ? filter.providers.join(',') : undefined,
-    })
+    }
+    return this.paginate(`${appPath(app)}/users`, query, asUser)
   }
 
   listPendingUsers(app: App): AsyncGenerator<PendingUser[]> {
-    return this.paginate<PendingUser>(`${appPath(app)}/user_registrations/pending_users`, {})
+    return this.paginate(`${appPath(app)}/user_registrations/pending_users`, {}, asPendingUser)
   }
 
   /** The user, or undefined when the server says it does not exist. */
   async getUser(app: App, userId: string): Promise<User | undefined> {
     try {
-      return await this.get<User>(`${appPath(app)}/users/${enc(userId)}`)
+      return asUser(await this.get(`${appPath(app)}/users/${enc(userId)}`))
     } catch (error) {
       if (error instanceof ApiError && error.status === 404) return undefined
       throw error
@@ -75,8 +75,8 @@ export class AdminApiClient {
     this.http.close()
   }
 
-  private async get<T>(path: string, query?: HttpRequest['query']): Promise<T> {
-    return (await this.authorized({method: 'GET', path, query})) as T
+  private get(path: string, query?: HttpRequest['query']): Promise<unknown> {
+    return this.authorized({method: 'GET', path, query})
   }
 
   /**
@@ -90,37 +90,42 @@ export class AdminApiClient {
       try {
         return (await this.http.send({...request, bearer: token})).body
       } catch (error) {
-        if (!(error instanceof ApiError && error.status === 401) || renewals === MAX_RENEWALS) throw error
+        // Only an expired or unknown token is renewed; any other 401 is the answer (PRODUCT.md §6).
+        const expired = error instanceof ApiError && error.status === 401 && error.code === 'InvalidSession'
+        if (!expired || renewals === MAX_RENEWALS) throw error
         token = await this.session.renew(token)
       }
     }
   }
 
   /**
-   * Follows `after` until a page is short. A server that ignores `after` would
-   * repeat a page forever, so a page holding an id seen before ends the
-   * listing with an error instead.
+   * Follows `after` until a page is short. `after` pages in `_id` order, so
+   * every id must be greater than the one before it: a server that ignores
+   * `after` and repeats a page (which would loop forever, and act on users
+   * twice) fails that check, and the listing ends with an error instead.
+   * Checking the order needs no memory of the ids already seen.
    */
   private async *paginate<T extends {_id: string}>(
     path: string,
     query: HttpRequest['query'],
+    check: (item: unknown) => T,
   ): AsyncGenerator<T[]> {
-    const seen = new Set<string>()
+    let listed = 0
     let after: string | undefined
     for (;;) {
-      const page = asArray<T>(await this.get<T[]>(path, {...query, after}), 'list')
+      const page = asList(await this.get(path, {...query, after}), 'list').map(check)
       for (const item of page) {
-        if (seen.has(item._id)) {
+        if (after !== undefined && item._id <= after) {
           throw new ApiError(
-            `The Admin API repeated an item while paging (id ${item._id} after ${seen.size} items); stopped listing`,
+            `The Admin API repeated or reordered items while paging (id ${item._id} after ${after}, ${listed} items in); stopped listing`,
             {code: 'PagingLoop'},
           )
         }
-        seen.add(item._id)
+        after = item._id
+        listed++
       }
       if (page.length > 0) yield page
       if (page.length < PAGE_SIZE) return
-      after = page[page.length - 1]._id
     }
   }
 }
@@ -129,15 +134,13 @@ function appPath(app: App): string {
   return `/groups/${enc(app.group_id)}/apps/${enc(app._id)}`
 }
 
+/**
+ * One path segment. The flags refuse `.` and `..`, which would survive encoding
+ * and be resolved away by the URL; an id from the server is checked here too.
+ */
 function enc(segment: string): string {
-  return encodeURIComponent(segment)
-}
-
-function asArray<T>(value: unknown, what: string): T[] {
-  if (!Array.isArray(value)) {
-    throw new ApiError(`The Admin API answered the ${what} request with something that is not a list`, {
-      code: 'InvalidResponse',
-    })
+  if (segment === '.' || segment === '..' || segment === '') {
+    throw new ApiError(`"${segment}" cannot be sent as an id`, {code: 'InvalidResponse'})
   }
-  return value as T[]
+  return encodeURIComponent(segment)
 }

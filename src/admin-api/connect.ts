@@ -1,19 +1,18 @@
 import {CliError} from '../errors.js'
 import {loginCommand, type Profile, type ProfileStore} from '../profile/profile-store.js'
 import {AuthSession} from './auth-session.js'
-import {resolveBaseUrl} from './base-url.js'
 import {AdminApiClient} from './client.js'
-import {Http} from './http.js'
+import {Http, type HttpOptions} from './http.js'
 import type {ApiKeys} from './types.js'
 
 export interface ConnectOptions {
   store: ProfileStore
   profile: Profile
-  realmUrlFlag?: string
+  baseUrl: string
   env: NodeJS.ProcessEnv
   binName: string
-  maxSockets?: number
-  signal?: AbortSignal
+  /** How to reach the Admin API; Ctrl-C's signal gives requests in flight a second before they are aborted. */
+  http?: Omit<HttpOptions, 'baseUrl'>
 }
 
 /**
@@ -21,27 +20,24 @@ export interface ConnectOptions {
  * the Atlas CLI's environment keys, whose session stays in memory (§4).
  */
 export async function connect(options: ConnectOptions): Promise<AdminApiClient> {
-  const {profile, store, env} = options
-  const baseUrl = resolveBaseUrl({
-    flag: options.realmUrlFlag,
-    env: env.APPSERVICES_BASE_URL,
-    profile: profile.realm_base_url,
-  })
+  const {profile, store, env, baseUrl} = options
   const loginHint = loginCommand(options.binName, store.name)
-  const credentials = findCredentials(profile, env)
+  const credentials = findCredentials(profile, env, baseUrl)
   if (!credentials) {
-    throw new CliError(
+    const who =
       store.name === 'default'
         ? 'You are not logged in'
-        : `You are not logged in with profile "${store.name}"`,
-      {
-        code: 'NotLoggedIn',
-        suggestion: `${loginHint} (or set MONGODB_ATLAS_PUBLIC_API_KEY and MONGODB_ATLAS_PRIVATE_API_KEY)`,
-      },
-    )
+        : `You are not logged in with profile "${store.name}"`
+    const elsewhere = profileFor(profile, baseUrl)
+      ? ''
+      : ` to ${baseUrl} (the profile's session is for ${profile.realm_base_url})`
+    throw new CliError(`${who}${elsewhere}`, {
+      code: 'NotLoggedIn',
+      suggestion: `${loginHint} (or set MONGODB_ATLAS_PUBLIC_API_KEY and MONGODB_ATLAS_PRIVATE_API_KEY)`,
+    })
   }
   const saved = credentials.source === 'profile'
-  const http = await Http.create({baseUrl, maxSockets: options.maxSockets, signal: graceful(options.signal)})
+  const http = await Http.create({...options.http, baseUrl, signal: graceful(options.http?.signal)})
   const session = new AuthSession({
     http,
     tokens: saved ? {accessToken: profile.access_token, refreshToken: profile.refresh_token} : {},
@@ -75,12 +71,24 @@ export interface Credentials {
 /**
  * The one place that decides which credentials a command uses (whoami tells the
  * same story): the profile's session or key pair first, else the environment's keys.
+ * A profile logged in to another Admin API does not count: its tokens and keys
+ * are never sent anywhere but where they were issued.
  */
-export function findCredentials(profile: Profile, env: NodeJS.ProcessEnv): Credentials | undefined {
+export function findCredentials(
+  profile: Profile,
+  env: NodeJS.ProcessEnv,
+  baseUrl: string,
+): Credentials | undefined {
   const profileKeys = keyPair(profile.public_api_key, profile.private_api_key)
   const envKeys = keyPair(env.MONGODB_ATLAS_PUBLIC_API_KEY, env.MONGODB_ATLAS_PRIVATE_API_KEY)
-  if (profile.refresh_token || profileKeys) return {source: 'profile', keys: profileKeys ?? envKeys}
+  if ((profile.refresh_token || profileKeys) && profileFor(profile, baseUrl))
+    return {source: 'profile', keys: profileKeys ?? envKeys}
   return envKeys ? {source: 'environment', keys: envKeys} : undefined
+}
+
+/** The profile's session belongs to this base URL (a profile that names none was written for any). */
+export function profileFor(profile: Profile, baseUrl: string): boolean {
+  return !profile.realm_base_url || profile.realm_base_url.replace(/\/+$/, '') === baseUrl
 }
 
 /** A variable set to "" (or blanks) counts as not set: logging in with it could only fail. */

@@ -1,7 +1,6 @@
 import {Flags} from '@oclif/core'
 
 import {login} from '../admin-api/auth-session.js'
-import {resolveBaseUrl} from '../admin-api/base-url.js'
 import {Http} from '../admin-api/http.js'
 import {BaseCommand, type CommandResult} from '../base-command.js'
 import {usageError} from '../errors.js'
@@ -28,16 +27,34 @@ export default class Login extends BaseCommand<typeof Login> {
     'private-api-key': Flags.string({summary: 'Private part of the Atlas programmatic API key.'}),
   }
 
+  // Not strict, so that oclif hands a stray word to this command: otherwise a host reads `login KEY` as the
+  // command `login:KEY` and prints "command login:KEY not found", key and all.
+  static strict = false
+
+  private keys: {public?: string; private?: string} = {}
+
+  protected checkFlags(): void {
+    if (this.strayArguments.length > 0) {
+      throw usageError(
+        `Unexpected argument (not shown: it may be a key); ${this.commandLine()} takes no arguments`,
+        this.helpHint(),
+      )
+    }
+    this.keys = {
+      public: this.given('--api-key', this.flags['api-key']),
+      private: this.given('--private-api-key', this.flags['private-api-key']),
+    }
+    if (!this.canPrompt) {
+      if (this.keys.public === undefined) throw usageError('Missing required flag --api-key', this.usage())
+      if (this.keys.private === undefined)
+        throw usageError('Missing required flag --private-api-key', this.usage())
+    }
+  }
+
   async run(): Promise<LoginResult> {
-    const givenPublic = this.given('--api-key', this.flags['api-key'])
-    const givenPrivate = this.given('--private-api-key', this.flags['private-api-key'])
-    const baseUrl = resolveBaseUrl({
-      flag: this.flags['realm-url'],
-      env: process.env.APPSERVICES_BASE_URL,
-      profile: (await this.profile()).realm_base_url,
-    })
-    const publicKey = givenPublic ?? (await this.ask('Public API key:', false, '--api-key'))
-    const privateKey = givenPrivate ?? (await this.ask('Private API key:', true, '--private-api-key'))
+    const {baseUrl} = this
+    const publicKey = this.keys.public ?? (await this.ask('Public API key:', false))
+    const privateKey = this.keys.private ?? (await this.ask('Private API key:', true))
     const http = await Http.create({baseUrl, signal: this.interruption.signal})
     try {
       const tokens = await login(http, {publicKey, privateKey})
@@ -66,8 +83,7 @@ export default class Login extends BaseCommand<typeof Login> {
     return key
   }
 
-  private async ask(message: string, secret: boolean, flag: string): Promise<string> {
-    if (!this.canPrompt) throw usageError(`Missing required flag ${flag}`, this.usage())
+  private async ask(message: string, secret: boolean): Promise<string> {
     return (await askText(message, {secret, signal: this.interruption.signal})).trim()
   }
 

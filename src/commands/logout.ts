@@ -1,5 +1,3 @@
-import {resolveBaseUrl} from '../admin-api/base-url.js'
-import {Http} from '../admin-api/http.js'
 import {BaseCommand, type CommandResult} from '../base-command.js'
 
 interface LogoutResult extends CommandResult {
@@ -20,7 +18,7 @@ export default class Logout extends BaseCommand<typeof Logout> {
   async run(): Promise<LogoutResult> {
     const profile = await this.profile()
     const wasLoggedIn = Boolean(profile.refresh_token || profile.public_api_key)
-    if (profile.refresh_token) await this.endSession(profile.refresh_token, profile.realm_base_url)
+    if (profile.refresh_token) await this.endSession()
     if (wasLoggedIn) {
       await this.profiles.update({
         access_token: undefined,
@@ -39,22 +37,13 @@ export default class Logout extends BaseCommand<typeof Logout> {
   }
 
   /** DELETE /auth/session with the refresh token; a failure does not keep the secrets on disk. */
-  private async endSession(refreshToken: string, profileUrl?: string): Promise<void> {
-    let http: Http | undefined
+  private async endSession(): Promise<void> {
     try {
-      const baseUrl = resolveBaseUrl({
-        flag: this.flags['realm-url'],
-        env: process.env.APPSERVICES_BASE_URL,
-        profile: profileUrl,
-      })
-      http = await Http.create({baseUrl, retries: 1, timeoutMs: 10_000, signal: this.interruption.signal})
-      await http.send({method: 'DELETE', path: '/auth/session', bearer: refreshToken})
+      await (await this.client({retries: 1, timeoutMs: 10_000})).deleteSession()
     } catch (error) {
       this.notice(
         `Warning: the server session could not be ended (${(error as Error).message}); the local session is cleared anyway`,
       )
-    } finally {
-      http?.close()
     }
   }
 }

@@ -1,4 +1,3 @@
-import {resolveBaseUrl} from '../admin-api/base-url.js'
 import {BaseCommand, type CommandResult} from '../base-command.js'
 import {loginCommand} from '../profile/profile-store.js'
 
@@ -10,6 +9,8 @@ interface WhoamiResult extends CommandResult {
   /** What the other commands will authenticate with: the same decision as theirs, never a guess. */
   credentials_source: 'profile' | 'environment' | null
   base_url: string
+  /** Where the profile's session was issued (login saves it); other base URLs get none of its secrets. */
+  session_base_url: string | null
 }
 
 export default class Whoami extends BaseCommand<typeof Whoami> {
@@ -23,24 +24,30 @@ export default class Whoami extends BaseCommand<typeof Whoami> {
   async run(): Promise<WhoamiResult> {
     const profile = await this.profile()
     const {findCredentials} = await import('../admin-api/connect.js')
-    const credentials = findCredentials(profile, process.env)
+    const credentials = findCredentials(profile, process.env, this.baseUrl)
     const fromEnvironment = credentials?.source === 'environment'
     return {
       profile: this.profiles.name,
       public_api_key: (fromEnvironment ? credentials.keys?.publicKey : profile.public_api_key) ?? null,
       logged_in: credentials?.source === 'profile',
       credentials_source: credentials?.source ?? null,
-      base_url: resolveBaseUrl({
-        flag: this.flags['realm-url'],
-        env: process.env.APPSERVICES_BASE_URL,
-        profile: profile.realm_base_url,
-      }),
+      base_url: this.baseUrl,
+      session_base_url: profile.realm_base_url ?? null,
     }
   }
 
   protected renderText(result: WhoamiResult): string {
     if (!result.credentials_source) {
-      return `Profile ${result.profile} is not logged in\nTry: ${loginCommand(this.config.bin, result.profile)}\n`
+      const elsewhere =
+        result.public_api_key && result.session_base_url && result.session_base_url !== result.base_url
+          ? ` to ${result.base_url} (its session is for ${result.session_base_url})`
+          : ''
+      return [
+        `Profile ${result.profile} is not logged in${elsewhere}`,
+        `Admin API: ${result.base_url}`,
+        `Try: ${loginCommand(this.config.bin, result.profile)}`,
+        '',
+      ].join('\n')
     }
     const fromEnvironment = result.credentials_source === 'environment'
     return [

@@ -1,5 +1,6 @@
 import {constants} from 'node:fs'
-import {type FileHandle, open, stat} from 'node:fs/promises'
+import {type FileHandle, open, realpath, stat} from 'node:fs/promises'
+import {dirname, resolve, sep} from 'node:path'
 
 import {CliError} from '../errors.js'
 
@@ -48,6 +49,16 @@ export async function openOutputTarget(path: string): Promise<OutputSink> {
     },
     close: () => handle.close(),
   }
+}
+
+/**
+ * Whether PATH would land in DIR (the config directory, where the profiles and
+ * their secrets live): writing a report there could replace a profile.
+ */
+export async function isInside(path: string, dir: string): Promise<boolean> {
+  const real = async (p: string) => realpath(p).catch(() => resolve(p))
+  const [parent, home] = await Promise.all([real(dirname(resolve(path))), real(dir)])
+  return parent === home || parent.startsWith(home + sep)
 }
 
 /** Root may write anything; a file with no write bit is still meant to be left alone. */

@@ -1,4 +1,5 @@
 import {InterruptedError} from '../errors.js'
+import {printable} from './style.js'
 
 export interface Choice<T> {
   name: string
@@ -40,7 +41,7 @@ export async function askSelect<T>(
   options: PromptOptions = {},
 ): Promise<T> {
   const {select} = await import('@inquirer/prompts')
-  return cancellable(() => select<T>({message, choices, pageSize: 15}, context(options)))
+  return cancellable(() => select<T>({message, choices: shown(choices), pageSize: 15}, context(options)))
 }
 
 export async function askCheckbox<T>(
@@ -49,7 +50,12 @@ export async function askCheckbox<T>(
   options: PromptOptions = {},
 ): Promise<T[]> {
   const {checkbox} = await import('@inquirer/prompts')
-  return cancellable(() => checkbox<T>({message, choices, pageSize: 15}, context(options)))
+  return cancellable(() => checkbox<T>({message, choices: shown(choices), pageSize: 15}, context(options)))
+}
+
+/** Choice names come from the server (emails, app names): no control character reaches the terminal. */
+function shown<T>(choices: Choice<T>[]): Choice<T>[] {
+  return choices.map((choice) => ({...choice, name: printable(choice.name)}))
 }
 
 /** Ctrl-C (or SIGTERM) at a prompt ends the command quietly with 130 and nothing changed. */

@@ -1,6 +1,6 @@
 import {PROVIDER_TYPES} from '../admin-api/types.js'
 import type {RevokeReport, RevokeResult} from '../users/types.js'
-import type {Style} from './style.js'
+import {printable, type Style} from './style.js'
 import {renderTable} from './table.js'
 
 export const NOTHING_TO_DO = 'No users to revoke sessions for'
@@ -16,8 +16,9 @@ const LEAD_COLUMN: Record<string, {header: string; value: (result: RevokeResult)
  * each user once, under the provider of its first identity; then a summary.
  */
 export function renderRevokeText(report: RevokeReport, style: Style): string {
-  if (report.summary.matched === 0 && !report.error && !report.summary.interrupted)
-    return `${NOTHING_TO_DO}\n`
+  if (report.summary.matched === 0 && !report.summary.interrupted)
+    // A run that failed before it found anyone has only its Error: line to show.
+    return report.error ? '' : `${NOTHING_TO_DO}\n`
   const groups = new Map<string, RevokeResult[]>()
   for (const result of report.results) {
     const provider = groupOf(result)
@@ -31,11 +32,11 @@ export function renderRevokeText(report: RevokeReport, style: Style): string {
     const lead = LEAD_COLUMN[provider]
     const headers = [...(lead ? [lead.header] : []), 'ID', 'Type', 'Session Revoked', 'Details']
     const cells = rows.map((result) => [
-      ...(lead ? [lead.value(result) ?? ''] : []),
-      result.id,
-      result.type,
+      ...(lead ? [printable(lead.value(result) ?? '')] : []),
+      printable(result.id),
+      printable(result.type),
       result.revoked ? style.green('yes') : result.skipped ? style.yellow('skipped') : style.red('no'),
-      result.error ?? result.reason ?? '',
+      printable(result.error ?? result.reason ?? ''),
     ])
     return `${style.bold(provider)}\n${renderTable(headers, cells, style.bold)}`
   })

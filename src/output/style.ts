@@ -39,3 +39,15 @@ export function useColour(options: {
   if (force !== undefined && force !== '') return true
   return options.isTTY && options.env.TERM !== 'dumb'
 }
+
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g
+
+/**
+ * Text from the server or a file, made safe for a terminal: control characters
+ * (an escape sequence that clears the screen, a newline that forges a second
+ * line) are shown as `\u001b`, never sent.
+ */
+export function printable(text: string): string {
+  return text.replace(CONTROL, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}

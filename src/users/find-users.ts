@@ -95,6 +95,8 @@ async function targetById(
     return failedTarget(id, error.message)
   }
   if (!user) return failedTarget(id, 'user not found')
+  // Never log out someone other than the user asked for.
+  if (user._id !== id) return failedTarget(id, `the Admin API answered with another user (${user._id})`)
   return matchesFilter(user, filter) ? userTarget(user) : undefined
 }
 

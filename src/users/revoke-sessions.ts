@@ -7,99 +7,134 @@ export interface RevokeOptions {
   concurrency: number
   /** Once aborted, no new logout starts; those in flight finish. */
   signal: AbortSignal
-  onProgress?: (done: number, matched: number) => void
+  progress?: {update(done: number, matched: number): void; stop(): void}
 }
 
-export interface RevokeOutcome {
-  results: RevokeResult[]
-  summary: RevokeSummary
-  /** Why the run stopped before every target was found (e.g. the server repeated a page). */
-  error?: CliError
-}
+/** How far (in logouts per slot) listing may run ahead of the report before it waits. */
+const AHEAD_PER_SLOT = 4
 
 /**
- * Sends one logout per target, at most `concurrency` at a time, as batches
- * arrive. Listing waits while many logouts are queued, so memory stays flat
- * however many users there are. One failure never stops the others.
+ * Sends one logout per target, at most `concurrency` at a time, as batches arrive, and yields each result in
+ * the order its target was found (so a report reads the same however the requests interleave). Listing waits
+ * while the results not yet taken pile up, so memory stays flat however many users there are: a report can
+ * be written as the run goes. One failure never stops the others.
  */
-export async function revokeSessions(
+export function revokeSessions(
   client: AdminApiClient,
   app: App,
   batches: AsyncIterable<Target[]>,
   options: RevokeOptions,
-): Promise<RevokeOutcome> {
-  const {default: pLimit} = await import('p-limit')
-  const limit = pLimit(options.concurrency)
-  // Indexed by the order the targets were found in (no sort at the end); holes are logouts that never started.
-  const results: RevokeResult[] = []
-  let recorded = 0
-  const inFlight = new Set<Promise<void>>()
-  // Wakes the listing when a queued logout ends; a Promise.race over the whole queue per wait would attach
-  // a reaction to every queued task each time, garbage that grows the heap with the queue's length.
-  let slotFreed: (() => void) | undefined
-  let matched = 0
-  let error: CliError | undefined
-  const record = (order: number, result: RevokeResult) => {
-    results[order] = result
-    options.onProgress?.(++recorded, matched)
-  }
-
-  try {
-    for await (const batch of batches) {
-      if (options.signal.aborted) break
-      for (const target of batch) {
-        const order = matched++
-        if (target.skip) record(order, toResult(target, {skipped: target.skip}))
-        else if (target.failure) record(order, toResult(target, {error: target.failure}))
-        else {
-          const task = limit(async () => {
-            if (options.signal.aborted) return
-            try {
-              await client.logoutUser(app, target.id)
-              record(order, toResult(target, {}))
-            } catch (failure) {
-              record(order, toResult(target, {error: (failure as Error).message}))
-              // A session that cannot be renewed fails every later request alike: it is the run's error, hint and all.
-              error ??= client.session.renewalFailure
-            }
-          }).finally(() => {
-            inFlight.delete(task)
-            slotFreed?.()
-          })
-          inFlight.add(task)
-        }
-      }
-      while (inFlight.size > options.concurrency * 4) {
-        await new Promise<void>((resolve) => (slotFreed = resolve))
-      }
-    }
-  } catch (failure) {
-    if (!options.signal.aborted) {
-      error =
-        failure instanceof CliError
-          ? failure
-          : new CliError((failure as Error).message, {code: 'UnexpectedError', cause: failure})
-    }
-  }
-  await Promise.all(inFlight)
-
-  const ordered = recorded === results.length ? results : results.filter(() => true)
-  return {
-    results: ordered,
-    summary: summarise(ordered, matched, options.signal.aborted),
-    ...(error ? {error} : {}),
-  }
+): Revocation {
+  return new Revocation(client, app, batches, options)
 }
 
-export function summarise(results: RevokeResult[], matched: number, interrupted: boolean): RevokeSummary {
-  const summary: RevokeSummary = {matched, revoked: 0, failed: 0, skipped: 0}
-  for (const result of results) {
-    if (result.revoked) summary.revoked++
-    else if (result.skipped) summary.skipped++
-    else summary.failed++
+export class Revocation implements AsyncIterable<RevokeResult> {
+  /** The counts so far; final once the results have all been taken. */
+  readonly summary: RevokeSummary = {matched: 0, revoked: 0, failed: 0, skipped: 0}
+  /** Why the run stopped before every target was found (e.g. the server repeated a page). */
+  error?: CliError
+  private started = false
+
+  constructor(
+    private readonly client: AdminApiClient,
+    private readonly app: App,
+    private readonly batches: AsyncIterable<Target[]>,
+    private readonly options: RevokeOptions,
+  ) {}
+
+  /**
+   * Runs the revocation; it runs once. Leaving the loop early (the report could not be written) starts no
+   * further logout, and returns once those in flight have ended.
+   */
+  async *[Symbol.asyncIterator](): AsyncGenerator<RevokeResult> {
+    if (this.started) throw new Error('a revocation runs only once')
+    this.started = true
+    const {client, app, options, summary} = this
+    const {signal} = options
+    const {default: pLimit} = await import('p-limit')
+    const limit = pLimit(options.concurrency)
+    // By the order the targets were found in; null marks a logout that never started (Ctrl-C).
+    const finished = new Map<number, RevokeResult | null>()
+    let taken = 0
+    let settled = 0
+    let listing = true
+    let leaving = false
+    const halted = () => leaving || signal.aborted
+    // One promise per change, awaited by the listing and by the reader: never a reaction per queued task.
+    let wake = () => {}
+    let changed = new Promise<void>((resolve) => (wake = resolve))
+    const notify = () => {
+      const fire = wake
+      changed = new Promise<void>((resolve) => (wake = resolve))
+      fire()
+    }
+    const settle = (order: number, result: RevokeResult | null) => {
+      finished.set(order, result)
+      settled++
+      if (result?.revoked) summary.revoked++
+      else if (result?.skipped) summary.skipped++
+      else if (result) summary.failed++
+      options.progress?.update(settled, summary.matched)
+      notify()
+    }
+    const logout = async (target: Target): Promise<RevokeResult | null> => {
+      if (halted()) return null
+      try {
+        await client.logoutUser(app, target.id)
+        return toResult(target, {})
+      } catch (failure) {
+        // A session that cannot be renewed fails every later request alike: it is the run's error, hint and all.
+        this.error ??= client.session.renewalFailure
+        return toResult(target, {error: (failure as Error).message})
+      }
+    }
+
+    const list = (async () => {
+      try {
+        listing: for await (const batch of this.batches) {
+          for (const target of batch) {
+            if (halted()) break listing
+            const order = summary.matched++
+            if (target.skip) settle(order, toResult(target, {skipped: target.skip}))
+            else if (target.failure) settle(order, toResult(target, {error: target.failure}))
+            else void limit(() => logout(target)).then((result) => settle(order, result))
+          }
+          while (!halted() && summary.matched - taken > options.concurrency * AHEAD_PER_SLOT) await changed
+        }
+      } catch (failure) {
+        if (!signal.aborted) {
+          this.error =
+            failure instanceof CliError
+              ? failure
+              : new CliError((failure as Error).message, {code: 'UnexpectedError', cause: failure})
+        }
+      } finally {
+        listing = false
+        notify()
+      }
+    })()
+
+    try {
+      while (listing || taken < summary.matched) {
+        if (!finished.has(taken)) {
+          await changed
+          continue
+        }
+        const result = finished.get(taken)
+        finished.delete(taken)
+        taken++
+        notify()
+        if (result) yield result
+      }
+    } finally {
+      leaving = true
+      notify()
+      await list
+      while (settled < summary.matched) await changed
+      if (signal.aborted) summary.interrupted = true
+      options.progress?.stop()
+    }
   }
-  if (interrupted) summary.interrupted = true
-  return summary
 }
 
 function toResult(target: Target, outcome: {skipped?: string; error?: string}): RevokeResult {

@@ -16,6 +16,8 @@ export function parseList(flag: string, values: string[] | undefined): string[] 
     if (parts.some((part) => part === '')) {
       throw usageError(`Invalid value for --${flag}: "${value}" holds an empty entry`)
     }
+    const dots = parts.find(isDotSegment)
+    if (dots) throw usageError(`Invalid value for --${flag}: "${dots}" is not an id`)
     for (const part of parts) out.add(part)
   }
   return [...out]
@@ -41,4 +43,9 @@ export function parseProviders(values: string[] | undefined): string[] {
     }
   }
   return providers
+}
+
+/** `.` and `..` cannot be sent as ids: a URL resolves them away, to another resource. */
+export function isDotSegment(value: string): boolean {
+  return value === '.' || value === '..'
 }

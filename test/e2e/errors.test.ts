@@ -519,6 +519,102 @@ const CASES: Case[] = [
     error: /^Error: The Admin API answered the apps request with something that is not a list$/,
   },
   {
+    name: 'users of the wrong shape (an _id that is not a string)',
+    args: revoke('-a', APP, '--yes'),
+    faults: {
+      rules: [
+        {route: 'listUsers', rawBody: {status: 200, contentType: 'application/json', body: '[{"_id": 5}]'}},
+      ],
+    },
+    exit: 1,
+    code: 'InvalidResponse',
+    error: /^Error: The Admin API answered with a user of an unexpected shape$/,
+    requests: true,
+  },
+  {
+    name: 'an admin profile of the wrong shape',
+    args: revoke('-a', APP, '-u', USER),
+    faults: {
+      rules: [
+        {route: 'profile', rawBody: {status: 200, contentType: 'application/json', body: '{"roles": 5}'}},
+      ],
+    },
+    exit: 1,
+    code: 'InvalidResponse',
+    error: /^Error: The Admin API answered with the admin profile of an unexpected shape$/,
+  },
+  {
+    name: 'a server error text with control characters (shown, never sent to the terminal)',
+    args: revoke('-a', APP, '-u', USER),
+    faults: {
+      rules: [
+        {
+          route: 'profile',
+          rawBody: {
+            status: 400,
+            contentType: 'application/json',
+            body: JSON.stringify({error: 'bad \u001b[2J thing\nsecond line', error_code: 'BadRequest'}),
+          },
+        },
+      ],
+    },
+    exit: 1,
+    code: 'BadRequest',
+    // Text mode shows the characters escaped; the JSON document carries them as JSON escapes.
+    // eslint-disable-next-line no-control-regex
+    error: /^Error: bad (\\u001b|\u001b)\[2J thing(\\u000a|\n)second line \(HTTP 400\)$/,
+    check: (ctx, run) => expect(run.stderr).not.to.include('\u001b'),
+  },
+  {
+    name: '"." or ".." as a user id (a URL would resolve it to another resource)',
+    args: revoke('-a', APP, '-u', `${USER},..`),
+    exit: 2,
+    code: 'UsageError',
+    error: /^Error: Invalid value for --user: "\.\." is not an id$/,
+    hint: /appservices users revoke --help/,
+  },
+  {
+    name: '".." as a project id',
+    args: revoke('-a', APP, '--project', '..'),
+    exit: 2,
+    code: 'UsageError',
+    error: /^Error: Invalid value for --project: "\.\." is not a project id$/,
+  },
+  {
+    name: 'an empty --project',
+    args: revoke('-a', APP, '--project', ''),
+    exit: 2,
+    code: 'UsageError',
+    error: /^Error: Invalid value for --project: it is empty$/,
+  },
+  {
+    name: '-o into the config directory (it would replace a profile)',
+    args: (ctx) => revoke('-a', APP, '-u', USER, '-o', join(ctx.configDir, 'default.yaml')),
+    exit: 2,
+    code: 'UsageError',
+    error:
+      /^Error: --output-target .*default\.yaml is in the config directory, where it could replace a profile$/,
+    check: (ctx) =>
+      expect(readFileSync(join(ctx.configDir, 'default.yaml'), 'utf8')).to.include('refresh_token'),
+  },
+  {
+    name: 'a profile logged in to another Admin API (its secrets are not sent here)',
+    args: revoke('-a', APP, '-u', USER),
+    setup: (ctx) => {
+      const file = join(ctx.configDir, 'default.yaml')
+      writeFileSync(
+        file,
+        `${readFileSync(file, 'utf8')}  realm_base_url: https://services.cloud.mongodb.com\n`,
+      )
+    },
+    exit: 1,
+    code: 'NotLoggedIn',
+    error:
+      /^Error: You are not logged in to http:\/\/127\.0\.0\.1:\d+ \(the profile's session is for https:\/\/services\.cloud\.mongodb\.com\)$/,
+    hint: /appservices login/,
+    check: (ctx) => expect(ctx.emulator.state.requests, 'no token or key sent here').to.deep.equal([]),
+  },
+  {
     name: 'a server that never answers (timeout)',
     args: revoke('-a', APP, '-u', USER),
     env: () => ({APPSERVICES_REQUEST_TIMEOUT_MS: '300'}),
@@ -568,7 +664,8 @@ const CASES: Case[] = [
     faults: {ignoreAfter: true},
     exit: 1,
     code: 'PagingLoop',
-    error: /^Error: The Admin API repeated an item while paging \(id \w+ after 50 items\); stopped listing$/,
+    error:
+      /^Error: The Admin API repeated or reordered items while paging \(id \w+ after \w+, 50 items in\); stopped listing$/,
     logouts: true,
     report: true,
     check: (ctx) => {
@@ -693,6 +790,71 @@ describe('errors: a catalogue of bad inputs and hostile server answers', functio
     }
   }
 
+  it('a --user lookup answered with another user fails that user and logs no one out', async () => {
+    const config = tempDir()
+    try {
+      const ctx: Context = {emulator, seed, configDir: config.path, work: config.path, recorder, deadPort}
+      loggedIn(ctx)
+      const [asked, other] = [seed.projects[0].apps[0].users[3], seed.projects[0].apps[0].users[4]]
+      emulator.setFaults({
+        rules: [
+          {
+            route: 'getUser',
+            userIds: [asked._id],
+            rawBody: {status: 200, contentType: 'application/json', body: JSON.stringify(other)},
+          },
+        ],
+      })
+      emulator.state.clearLog()
+
+      const run = await runCli(revoke('-a', APP, '-u', asked._id, '--json'), {
+        configDir: config.path,
+        emulator,
+      })
+
+      expect(run.code, run.stderr).to.equal(1)
+      const report = JSON.parse(run.stdout) as {results: {id: string; revoked: boolean; error: string}[]}
+      expect(report.results).to.have.length(1)
+      expect(report.results[0]).to.deep.include({id: asked._id, revoked: false})
+      expect(report.results[0].error).to.equal(`the Admin API answered with another user (${other._id})`)
+      expect(emulator.state.requests.filter((entry) => entry.path.endsWith('/logout'))).to.have.length(0)
+    } finally {
+      emulator.setFaults({})
+      config.remove()
+    }
+  })
+
+  it('shows control characters of server data escaped in the text report, never raw', async () => {
+    const config = tempDir()
+    try {
+      const ctx: Context = {emulator, seed, configDir: config.path, work: config.path, recorder, deadPort}
+      loggedIn(ctx)
+      const hostile = {
+        _id: '5fee6600a087eaf3000000fe',
+        identities: [{id: 'x', provider_type: 'local-userpass'}],
+        type: 'normal',
+        data: {email: 'x\u001b[31mred@example.com\nforged line'},
+      }
+      emulator.setFaults({
+        rules: [
+          {
+            route: 'listUsers',
+            rawBody: {status: 200, contentType: 'application/json', body: JSON.stringify([hostile])},
+          },
+        ],
+      })
+
+      const run = await runCli(revoke('-a', APP, '--yes'), {configDir: config.path, emulator})
+
+      expect(run.stdout + run.stderr).not.to.include('\u001b')
+      expect(run.stdout).to.include('x\\u001b[31mred@example.com\\u000aforged line')
+      expect(run.stdout).not.to.match(/^forged line/m)
+    } finally {
+      emulator.setFaults({})
+      config.remove()
+    }
+  })
+
   it('with --json -o, a failure leaves exactly one error document in the file and nothing on stdout', async () => {
     const config = tempDir()
     const work = tempDir()
@@ -739,7 +901,7 @@ describe('errors: a catalogue of bad inputs and hostile server answers', functio
         expect(run.code).to.equal(1)
         expect(run.stdout).to.equal('')
         expect(errorLines(run.stderr)).to.deep.equal([
-          'Error: Cannot write the output to /dev/full: no space left on the device; the command had finished: 1 revoked, 0 failed, 0 skipped',
+          'Error: Cannot write the output to /dev/full: no space left on the device; by then 1 revoked, 0 failed, 0 skipped, and nothing more was started',
         ])
         expectNoStackTrace(run)
         const logouts = emulator.state.requests.filter((entry) => entry.path.endsWith('/logout'))
@@ -767,7 +929,10 @@ describe('errors: a catalogue of bad inputs and hostile server answers', functio
     [
       'a key typed right after login (never repeated)',
       ['login', 'SeCrEt-right-after-login'],
-      ['Error: Unexpected argument: (not shown: it may be a key)', 'Try: appservices login --help'],
+      [
+        'Error: Unexpected argument (not shown: it may be a key); appservices login takes no arguments',
+        'Try: appservices login --help',
+      ],
     ],
   ]
   for (const [what, args, lines] of strayWords) {

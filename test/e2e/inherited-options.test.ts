@@ -3,7 +3,7 @@ import {spawn} from 'node:child_process'
 import {chmodSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {generateSeed, startEmulator, type Emulator, type Seed} from '../emulator/index.js'
+import {DEMO_KEYS, generateSeed, startEmulator, type Emulator, type Seed} from '../emulator/index.js'
 import {
   BIN,
   cleanEnv,
@@ -551,9 +551,12 @@ describe('inherited options (PRODUCT.md §3), end to end', function () {
       })
       expect(byFlag.code, byFlag.stderr).to.equal(0)
 
+      // The profile logged in to the emulator, so at another URL it has no session (and sends nothing there).
       const byEnv = await revoke(['-u', users()[6]._id], {env: {APPSERVICES_BASE_URL: closedPort}})
       expect(byEnv.code).to.equal(1)
-      expect(byEnv.stderr).to.contain('Cannot reach the Admin API at http://127.0.0.1:9')
+      expect(byEnv.stderr).to.contain(
+        `Error: You are not logged in to http://127.0.0.1:9 (the profile's session is for ${emulator.url})`,
+      )
 
       const byProfile = await revoke(['-u', users()[6]._id], {env: {APPSERVICES_BASE_URL: undefined}})
       expect(byProfile.code, byProfile.stderr).to.equal(0)
@@ -562,7 +565,13 @@ describe('inherited options (PRODUCT.md §3), end to end', function () {
     it('allows plain http:// for loopback hosts', async () => {
       const localhost = emulator.url.replace('127.0.0.1', 'localhost')
 
-      const result = await revoke(['-u', users()[7]._id, '--realm-url', localhost])
+      // Another origin than the profile's, so the environment's keys log in there.
+      const result = await revoke(['-u', users()[7]._id, '--realm-url', localhost], {
+        env: {
+          MONGODB_ATLAS_PUBLIC_API_KEY: DEMO_KEYS.publicKey,
+          MONGODB_ATLAS_PRIVATE_API_KEY: DEMO_KEYS.privateKey,
+        },
+      })
 
       expect(result.code, result.stderr).to.equal(0)
     })

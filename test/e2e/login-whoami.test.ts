@@ -239,6 +239,7 @@ describe('login and whoami: keys and profiles', function () {
         logged_in: false,
         credentials_source: 'environment',
         base_url: emulator.url,
+        session_base_url: null,
       })
       expect(run.stdout + run.stderr).to.not.contain(DEMO_KEYS.privateKey)
     })
@@ -281,7 +282,9 @@ describe('login and whoami: keys and profiles', function () {
         const json = await whoami(['--json'], extra)
 
         expect(text.code, text.stderr).to.equal(0)
-        expect(text.stdout).to.equal('Profile default is not logged in\nTry: appservices login\n')
+        expect(text.stdout).to.match(
+          /^Profile default is not logged in\nAdmin API: http:\/\/127\.0\.0\.1:\d+\nTry: appservices login\n$/,
+        )
         expect(JSON.parse(json.stdout)).to.deep.include({
           public_api_key: null,
           logged_in: false,

@@ -445,7 +445,7 @@ describe('users revoke under load and faults', function () {
       const run = await h.revoke()
 
       expect(run.code).to.equal(1)
-      expect(run.stderr).to.match(/Error: The Admin API repeated an item while paging/)
+      expect(run.stderr).to.match(/Error: The Admin API repeated or reordered items while paging/)
       expect(run.stdout).to.contain('Revoked sessions for 50 of 50 users')
       const logouts = serverLogouts(h.emulator, h.demo)
       expect(h.demo.users.slice(0, 50).every((user) => logouts.get(user._id) === 1)).to.equal(true)
@@ -521,6 +521,22 @@ describe('users revoke under load and faults', function () {
       )
       for (const id of hung) expect(result.stdout).to.match(new RegExp(`${id} .* no .*aborted`))
     })
+
+    it('a JSON report that cannot be written stops the run: no new logout starts, and the error says what was done', async () => {
+      const before = serverLogouts(h.emulator, h.demo)
+
+      const run = await h.revoke(['--json', '-o', '/dev/full'])
+
+      expect(run.code, run.stderr).to.equal(1)
+      const revokedOnServer = [...serverLogouts(h.emulator, h.demo)].filter(
+        ([id, count]) => count > (before.get(id) ?? 0),
+      ).length
+      expect(run.stderr.trim()).to.equal(
+        `Error: Cannot write the output to /dev/full: no space left on the device; by then ${revokedOnServer} revoked, 0 failed, 0 skipped, and nothing more was started`,
+      )
+      // The report is written as the run goes: the first 64 KiB chunk fails long before the 2,000th user.
+      expect(revokedOnServer).to.be.greaterThan(0).and.lessThan(1000)
+    })
   })
 
   describe('proxies', () => {
@@ -576,6 +592,9 @@ describe('users revoke under load and faults', function () {
         configDir: h.configDir,
         env: {
           APPSERVICES_BASE_URL: 'https://127.0.0.1:9',
+          // The profile is the emulator's: at this URL, the environment's keys log in (through the proxy).
+          MONGODB_ATLAS_PUBLIC_API_KEY: DEMO_KEYS.publicKey,
+          MONGODB_ATLAS_PRIVATE_API_KEY: DEMO_KEYS.privateKey,
           HTTPS_PROXY: proxyUrl,
           APPSERVICES_REQUEST_TIMEOUT_MS: '2000',
         },

@@ -83,13 +83,20 @@ async function main(): Promise<void> {
   } catch (error) {
     fail((error as Error).message)
   }
+  const port = number(values.port, 'port')
   const emulator = await startEmulator({
-    port: number(values.port, 'port'),
+    port,
     seed,
     accessTokenTtlSeconds: number(values['access-ttl'], 'access-ttl'),
     refreshTokenTtlSeconds: number(values['refresh-ttl'], 'refresh-ttl'),
     faults,
-  })
+  }).catch((error: NodeJS.ErrnoException) =>
+    fail(
+      error.code === 'EADDRINUSE'
+        ? `port ${port} is in use; pick another, or --port 0 for a free one`
+        : error.message,
+    ),
+  )
   process.stdout.write(`EMULATOR_URL=${emulator.url}\n`)
   describe(seed)
 

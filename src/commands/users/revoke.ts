@@ -1,19 +1,22 @@
 import {Flags} from '@oclif/core'
 
 import {PROVIDER_TYPES} from '../../admin-api/types.js'
-import {BaseCommand, type CommandResult} from '../../base-command.js'
+import {BaseCommand, type CommandOutcome, errorBody} from '../../base-command.js'
 import {EXIT, usageError} from '../../errors.js'
-import {createProgress} from '../../output/progress.js'
 import {askCheckbox, askSelect, askText} from '../../output/prompts.js'
 import {renderRevokeText} from '../../output/render-revoke.js'
 import {findTargets} from '../../users/find-users.js'
 import {resolveApp} from '../../users/resolve-app.js'
-import {revokeSessions} from '../../users/revoke-sessions.js'
+import {type Revocation, revokeSessions} from '../../users/revoke-sessions.js'
 import {selectTargets} from '../../users/select-users.js'
 import {appSummary, type RevokeReport} from '../../users/types.js'
-import {notAFlag, parseList, parseProviders} from '../../users/user-flags.js'
+import {isDotSegment, notAFlag, parseList, parseProviders} from '../../users/user-flags.js'
 
-export type RevokeCommandResult = RevokeReport & CommandResult
+/** The app, and the revocation that runs as its report is rendered. */
+export interface RevokeCommandResult {
+  app: RevokeReport['app']
+  revocation: Revocation
+}
 
 export default class UsersRevoke extends BaseCommand<typeof UsersRevoke> {
   static summary = "Revoke an application user's sessions from your app."
@@ -74,26 +77,41 @@ Name users with --user, or filter the app's users with --state and --provider: i
       parse: async (value) => notAFlag(value),
     }),
     concurrency: Flags.integer({
-      summary: 'How many logout requests may be in flight at once.',
+      summary: 'How many logout requests may be in flight at once (1 to 32).',
       default: 8,
       min: 1,
       max: 32,
     }),
   }
 
-  async run(): Promise<RevokeCommandResult> {
+  private ids: string[] = []
+  private providers: string[] = []
+
+  protected checkFlags(): void {
     const {flags} = this
-    const ids = parseList('user', flags.user)
-    const providers = parseProviders(flags.provider)
-    if (flags.pending && (flags.state || providers.length > 0)) {
+    this.ids = parseList('user', flags.user)
+    this.providers = parseProviders(flags.provider)
+    if (flags.pending && (flags.state || this.providers.length > 0)) {
       throw usageError(
         '--pending cannot be combined with --state or --provider: pending registrations have neither',
+        this.helpHint(),
       )
+    }
+    for (const flag of ['app', 'project'] as const) {
+      if (flags[flag] !== undefined && !flags[flag].trim()) {
+        throw usageError(`Invalid value for --${flag}: it is empty`, this.helpHint())
+      }
+    }
+    if (flags.project && isDotSegment(flags.project)) {
+      throw usageError(`Invalid value for --project: "${flags.project}" is not a project id`, this.helpHint())
     }
     if (!flags.app && !this.canPrompt) {
       throw usageError('Missing required flag --app', `${this.commandLine()} --app <name or client app id>`)
     }
+  }
 
+  async run(): Promise<RevokeCommandResult> {
+    const {flags, ids, providers} = this
     const client = await this.client({concurrency: flags.concurrency})
     const prompt = {signal: this.interruption.signal}
     const app = await resolveApp(client, {
@@ -111,7 +129,13 @@ Name users with --user, or filter the app's users with --state and --provider: i
             )
         : undefined,
     })
-    const found = findTargets(client, app, {ids, pending: flags.pending, state: flags.state, providers})
+    const found = findTargets(client, app, {
+      ids,
+      pending: flags.pending,
+      state: flags.state,
+      providers,
+      concurrency: flags.concurrency,
+    })
     const selected = await selectTargets(found, {
       explicit: ids.length > 0,
       yes: flags.yes,
@@ -130,39 +154,40 @@ Name users with --user, or filter the app's users with --state and --provider: i
         : undefined,
     })
 
-    const progress = createProgress('Revoking sessions', Boolean(process.stderr.isTTY) && !this.jsonMode)
-    const outcome = await revokeSessions(client, app, selected, {
+    const revocation = revokeSessions(client, app, selected, {
       concurrency: flags.concurrency,
       signal: this.interruption.signal,
-      onProgress: (done, matched) => progress.update(done, matched),
-    }).finally(() => progress.stop())
+      progress: this.progress('Revoking sessions'),
+    })
+    // The logouts run while the report is written, so the report never has to be held whole.
+    return {app: appSummary(app), revocation}
+  }
 
-    const {error} = outcome
-    const suggestion = error?.suggestion ? {suggestion: error.suggestion} : {}
-    if (error && !this.jsonMode) {
-      this.notice(`Error: ${error.message}${error.suggestion ? `\nTry: ${error.suggestion}` : ''}`)
-    }
-    const {summary} = outcome
+  protected async renderText({app, revocation}: RevokeCommandResult): Promise<string> {
+    const results = []
+    for await (const result of revocation) results.push(result)
+    return renderRevokeText({app, results, summary: revocation.summary, error: revocation.error}, this.style)
+  }
+
+  protected renderJson({app, revocation}: RevokeCommandResult): unknown {
     return {
-      app: appSummary(app),
-      results: outcome.results,
-      summary,
-      ...(error ? {error: {code: error.code, message: error.message, ...suggestion}} : {}),
-      exitCode: summary.interrupted
-        ? EXIT.interrupted
-        : summary.failed > 0 || outcome.error
-          ? EXIT.failure
-          : EXIT.ok,
+      app,
+      results: revocation,
+      summary: () => revocation.summary,
+      error: () => revocation.error && errorBody(revocation.error),
+    }
+  }
+
+  protected outcome({revocation: {summary, error}}: RevokeCommandResult): CommandOutcome {
+    return {
+      exitCode: summary.interrupted ? EXIT.interrupted : summary.failed > 0 || error ? EXIT.failure : EXIT.ok,
       counts: {
         matched: summary.matched,
         revoked: summary.revoked,
         failed: summary.failed,
         skipped: summary.skipped,
       },
+      error,
     }
-  }
-
-  protected renderText(result: RevokeCommandResult): string {
-    return renderRevokeText(result, this.style)
   }
 }
