@@ -98,11 +98,28 @@ async function main(): Promise<void> {
       name: 'host with plugin: users revoke --help',
       argv: [node, withPlugin, 'users', 'revoke', '--help'],
     },
+    // Both through env(1), so that they differ only in telemetry: none, or sent to a collector that never answers.
     revoke: {
       name: 'host with plugin: users revoke (1 user, emulator)',
-      argv: [node, withPlugin, 'users', 'revoke', '--app', 'demo-abcde', '--user', user],
+      argv: ['/usr/bin/env', node, withPlugin, 'users', 'revoke', '--app', 'demo-abcde', '--user', user],
+    },
+    revokeTelemetry: {
+      name: '  the same, telemetry on, collector never answers',
+      argv: [
+        '/usr/bin/env',
+        `APPSERVICES_TELEMETRY_URL=${emulator.url}/__emulator/telemetry`,
+        node,
+        withPlugin,
+        'users',
+        'revoke',
+        '--app',
+        'demo-abcde',
+        '--user',
+        user,
+      ],
     },
   } satisfies Record<string, Case>
+  emulator.setFaults({telemetryHang: true})
 
   for (const entry of Object.values(cases)) {
     const run = await exec(entry.argv[0], entry.argv.slice(1), {
@@ -152,6 +169,11 @@ async function main(): Promise<void> {
   )
   console.log(
     `  ${verdict(stats.revoke.median <= revokeBudget)}  one-user revoke ${ms(stats.revoke.median)} = ${(stats.revoke.median / stats.bareVersion.median).toFixed(2)}x bare --version (target <= 1.60x)`,
+  )
+
+  const telemetryDelta = stats.revokeTelemetry.median - stats.revoke.median
+  console.log(
+    `  ${verdict(telemetryDelta <= noise(stats.revokeTelemetry, stats.revoke))}  telemetry to a collector that never answers ${signed(telemetryDelta)} over telemetry off (noise ${ms(noise(stats.revokeTelemetry, stats.revoke))})`,
   )
 
   console.log('\nHeavy modules loaded (traced with test/host/module-trace.mjs):')
