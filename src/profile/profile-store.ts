@@ -25,6 +25,7 @@ const STRING_KEYS = [
   'realm_base_url',
   'telemetry_url',
 ] as const
+const KNOWN_KEYS = new Set<string>([...STRING_KEYS, 'telemetry_mode'])
 
 export function validateProfileName(name: string): string {
   if (!PROFILE_NAME.test(name)) {
@@ -55,6 +56,23 @@ export class ProfileStore {
   }
 
   async load(): Promise<Profile> {
+    return toProfile(await this.readSection(), (why) => this.corrupt(why))
+  }
+
+  /** Writes the profile; the section's keys this plugin does not know are kept as the file has them. */
+  async save(profile: Profile): Promise<void> {
+    await this.write(profile, await this.readSection())
+  }
+
+  async update(change: Partial<Record<keyof Profile, string | undefined>>): Promise<Profile> {
+    const section = await this.readSection()
+    const next = {...toProfile(section, (why) => this.corrupt(why)), ...change} as Profile
+    await this.write(next, section)
+    return next
+  }
+
+  /** The profile's section as the file holds it, keys of other tools included; {} when there is none. */
+  private async readSection(): Promise<Record<string, unknown>> {
     let text: string
     try {
       text = await readFile(this.path, 'utf8')
@@ -81,14 +99,22 @@ export class ProfileStore {
     }
     if (typeof section !== 'object' || Array.isArray(section))
       throw this.corrupt(`"${this.name}" is not a mapping`)
-    return toProfile(section as Record<string, unknown>, (why) => this.corrupt(why))
+    return section as Record<string, unknown>
   }
 
-  async save(profile: Profile): Promise<void> {
+  /**
+   * Writes the known keys from `profile` and every other key of `section` unchanged: the official CLI and
+   * other tools keep settings of their own there (`atlas_base_url`), which a save must not drop.
+   */
+  private async write(profile: Profile, section: Record<string, unknown>): Promise<void> {
     const {dump} = await import('js-yaml')
-    const clean = Object.fromEntries(Object.entries(profile).filter(([, v]) => v !== undefined && v !== ''))
+    const known = Object.entries(profile).filter(([, v]) => v !== undefined && v !== '')
+    const others = Object.entries(section).filter(([key]) => !KNOWN_KEYS.has(key))
     // js-yaml quotes on/off/yes/no by default, so `telemetry_mode: 'off'` stays a string for YAML 1.1 readers such as the Go CLI.
-    const text = dump({[this.name]: clean}, {quotingType: '"', lineWidth: -1})
+    const text = dump(
+      {[this.name]: Object.fromEntries([...known, ...others])},
+      {quotingType: '"', lineWidth: -1},
+    )
     await mkdir(this.configDir, {recursive: true, mode: 0o700})
     const temporary = `${this.path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
     try {
@@ -100,12 +126,6 @@ export class ProfileStore {
         code: 'ProfileUnwritable',
       })
     }
-  }
-
-  async update(change: Partial<Record<keyof Profile, string | undefined>>): Promise<Profile> {
-    const next = {...(await this.load()), ...change} as Profile
-    await this.save(next)
-    return next
   }
 
   private async tightenPermissions(): Promise<void> {

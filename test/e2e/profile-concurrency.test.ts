@@ -1,4 +1,4 @@
-import {readdirSync, readFileSync, statSync, chmodSync} from 'node:fs'
+import {chmodSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {expect} from 'chai'
@@ -130,6 +130,29 @@ describe('profiles: concurrent commands and file permissions', function () {
     expect(saved.private_api_key).to.equal(DEMO_KEYS.privateKey)
     expect(mode(profilePath())).to.equal(0o600)
     expect(readdirSync(config.path)).to.deep.equal(['default.yaml'])
+  })
+
+  it('keeps the keys of other tools in the profile when it saves it, as they were written', async () => {
+    // What the official CLI, or a later version of it, may keep next to the keys this plugin knows.
+    const others =
+      'atlas_base_url: https://cloud.mongodb.com\n  retries: 3\n  proxy:\n    host: corp.example\n'
+    writeFileSync(
+      profilePath(),
+      readFileSync(profilePath(), 'utf8').replace(/^default:\n/, `default:\n  ${others}`),
+    )
+
+    const run = await runCli(['whoami', '--telemetry', 'off'], {configDir: config.path, emulator})
+
+    expect(run.code, run.stderr).to.equal(0)
+    const saved = readProfile() as SavedProfile & Record<string, unknown>
+    expect(saved).to.deep.include({
+      atlas_base_url: 'https://cloud.mongodb.com',
+      retries: 3,
+      proxy: {host: 'corp.example'},
+      telemetry_mode: 'off',
+      public_api_key: DEMO_KEYS.publicKey,
+      private_api_key: DEMO_KEYS.privateKey,
+    })
   })
 
   it('tightens an existing profile file with looser permissions to 0600', async () => {
