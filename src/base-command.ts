@@ -185,7 +185,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.flags = flags as CommandFlags<T>
     this.strayArguments = argv as string[]
     validateOutputFormat(this.flags['output-format'], this.helpHint())
-    this.profiles = new ProfileStore(this.config.configDir, validateProfileName(this.flags.profile))
+    this.profiles = new ProfileStore(this.config.configDir, validateProfileName(this.flags.profile), {
+      binName: this.config.bin,
+    })
     const target = this.flags['output-target']
     if (target !== undefined && !target.trim())
       throw usageError('--output-target needs a file path', this.helpHint())

@@ -46,13 +46,17 @@ export function loginCommand(binName: string, profileName: string): string {
  */
 export class ProfileStore {
   readonly path: string
+  /** The bin of the CLI that runs the plugin (the host's, inside a host), for the hints of errors. */
+  readonly binName: string
 
   constructor(
     readonly configDir: string,
-    readonly name: string = DEFAULT_PROFILE,
+    readonly name: string,
+    options: {binName: string},
   ) {
     validateProfileName(name)
     this.path = join(configDir, `${name}.yaml`)
+    this.binName = options.binName
   }
 
   async load(): Promise<Profile> {
@@ -138,7 +142,7 @@ export class ProfileStore {
   }
 
   private corrupt(why: string): CliError {
-    const loginHint = loginCommand('appservices', this.name)
+    const loginHint = loginCommand(this.binName, this.name)
     return new CliError(`Profile file ${this.path} is invalid: ${why}`, {
       code: 'ProfileInvalid',
       suggestion: `fix or delete the file, then run: ${loginHint}`,

@@ -1,6 +1,14 @@
 import {expect} from 'chai'
 import {execFileSync} from 'node:child_process'
-import {existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync} from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import {join, sep} from 'node:path'
 
 import {DEMO_KEYS, generateSeed, startEmulator, type Emulator} from '../emulator/index.js'
@@ -188,6 +196,13 @@ describe('the plugin in real oclif hosts', function () {
           const run = await host.run(['users', 'revoke', '--no-such-flag'])
           expect(run.code, show(run)).to.equal(2)
           expect(run.stderr).to.include(`Try: ${bin} users revoke --help`)
+          // A profile of its own, so that the login below still finds the default one untouched.
+          writeFileSync(join(host.configDir, 'broken.yaml'), 'broken: [not, a, mapping]\n')
+          const invalid = await host.run(['whoami', '--profile', 'broken'])
+          expect(invalid.code, show(invalid)).to.equal(1)
+          expect(invalid.stderr).to.include(
+            `Try: fix or delete the file, then run: ${bin} login --profile broken`,
+          )
         })
 
         if (arrival === 'install') {

@@ -1,0 +1,38 @@
+import {writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {expect} from 'chai'
+
+import {CliError} from '../../src/errors.js'
+import {ProfileStore} from '../../src/profile/profile-store.js'
+import {tempDir} from '../helpers/cli.js'
+
+describe('ProfileStore', () => {
+  let config: ReturnType<typeof tempDir>
+
+  beforeEach(() => (config = tempDir('appservices-profile-store-')))
+  afterEach(() => config.remove())
+
+  async function loadError(store: ProfileStore): Promise<CliError> {
+    const error = await store.load().then(
+      () => undefined,
+      (failure: unknown) => failure,
+    )
+    expect(error).to.be.instanceOf(CliError)
+    return error as CliError
+  }
+
+  for (const [profile, login] of [
+    ['default', 'myhost login'],
+    ['ci', 'myhost login --profile ci'],
+  ]) {
+    it(`names the host's bin in the hint of a ${profile} profile that is invalid`, async () => {
+      writeFileSync(join(config.path, `${profile}.yaml`), `${profile}: [not, a, mapping]\n`)
+
+      const error = await loadError(new ProfileStore(config.path, profile, {binName: 'myhost'}))
+
+      expect(error.code).to.equal('ProfileInvalid')
+      expect(error.suggestion).to.equal(`fix or delete the file, then run: ${login}`)
+    })
+  }
+})
