@@ -120,6 +120,7 @@ export class ProfileStore {
       {quotingType: '"', lineWidth: -1},
     )
     await mkdir(this.configDir, {recursive: true, mode: 0o700})
+    await this.tightenDirectory()
     const temporary = `${this.path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
     try {
       await writeFile(temporary, text, {mode: 0o600})
@@ -138,6 +139,17 @@ export class ProfileStore {
       if (mode & 0o077) await chmod(this.path, 0o600)
     } catch {
       // Best effort: an unreadable mode is reported by the read itself.
+    }
+  }
+
+  /** mkdir's mode applies only to a directory it creates: an existing one that others may enter is tightened. */
+  private async tightenDirectory(): Promise<void> {
+    try {
+      const {mode, uid} = await stat(this.configDir)
+      // Only a directory of the user's own, and never a shared one (sticky, as /tmp is): others would be locked out.
+      if (mode & 0o077 && !(mode & 0o1000) && uid === process.getuid?.()) await chmod(this.configDir, 0o700)
+    } catch {
+      // Best effort: the file itself is written 0600 whatever the directory allows.
     }
   }
 

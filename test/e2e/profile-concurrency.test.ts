@@ -163,6 +163,16 @@ describe('profiles: concurrent commands and file permissions', function () {
     expect(mode(profilePath())).to.equal(0o600)
   })
 
+  it('tightens an existing config directory with looser permissions to 0700 when it saves the profile', async () => {
+    chmodSync(config.path, 0o755)
+
+    const run = await runCli(['whoami', '--telemetry', 'off'], {configDir: config.path, emulator})
+
+    expect(run.code, run.stderr).to.equal(0)
+    expect(mode(config.path)).to.equal(0o700)
+    expect(mode(profilePath())).to.equal(0o600)
+  })
+
   it('tightens a world-writable profile file even when the command fails', async () => {
     chmodSync(profilePath(), 0o666)
     const run = await runCli(['users', 'revoke', '-a', 'nosuchapp', '-u', users()[0]._id], {

@@ -1,4 +1,4 @@
-import {writeFileSync} from 'node:fs'
+import {chmodSync, mkdirSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {expect} from 'chai'
@@ -35,4 +35,15 @@ describe('ProfileStore', () => {
       expect(error.suggestion).to.equal(`fix or delete the file, then run: ${login}`)
     })
   }
+
+  it('leaves a shared (sticky) config directory as it is, and still writes the file 0600', async () => {
+    const shared = join(config.path, 'shared')
+    mkdirSync(shared)
+    chmodSync(shared, 0o1777)
+
+    await new ProfileStore(shared, 'default', {binName: 'appservices'}).save({telemetry_mode: 'off'})
+
+    expect(statSync(shared).mode & 0o7777).to.equal(0o1777)
+    expect(statSync(join(shared, 'default.yaml')).mode & 0o777).to.equal(0o600)
+  })
 })
