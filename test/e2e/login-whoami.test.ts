@@ -1,11 +1,12 @@
-import {existsSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {expect} from 'chai'
-import {dump as stringify} from 'js-yaml'
+import {load as parse, dump as stringify} from 'js-yaml'
 
 import {DEMO_KEYS, generateSeed, startEmulator, type Emulator, type Seed} from '../emulator/index.js'
 import {logoutsByUser, runCli, tempDir, type CliRun} from '../helpers/cli.js'
+import {KEYS, runCliInPty, type PtyRun} from '../helpers/pty.js'
 
 interface Context {
   emulator: Emulator
@@ -292,6 +293,55 @@ describe('login and whoami: keys and profiles', function () {
         })
       })
     }
+  })
+
+  describe('login in a terminal', () => {
+    let config: {path: string; remove: () => void}
+    const terminals: PtyRun[] = []
+    const readProfile = () =>
+      (parse(readFileSync(join(config.path, 'default.yaml'), 'utf8')) as {default: Record<string, unknown>})
+        .default
+
+    beforeEach(() => {
+      config = tempDir()
+      emulator.state.clearLog()
+    })
+    afterEach(() => {
+      for (const terminal of terminals.splice(0)) terminal.kill()
+      config.remove()
+    })
+
+    it('asks for the public key, then the private key, masked, and saves the session', async () => {
+      const logins = emulator.state.loginCount
+      const terminal = runCliInPty(['login'], {configDir: config.path, emulator, timeoutMs: 20_000})
+      terminals.push(terminal)
+
+      await terminal.waitFor('Public API key:')
+      expect(terminal.output, 'one question at a time').not.to.contain('Private API key:')
+      await terminal.press(...DEMO_KEYS.publicKey, KEYS.enter)
+      await terminal.waitFor('Private API key:')
+      await terminal.press(...DEMO_KEYS.privateKey, KEYS.enter)
+      const exit = await terminal.exited
+
+      expect(exit.code, exit.output).to.equal(0)
+      expect(exit.output).to.contain(`Logged in with API key ${DEMO_KEYS.publicKey} (profile default)`)
+      expect(exit.output, 'a mask character per key character').to.contain(
+        `Private API key: ${'*'.repeat(DEMO_KEYS.privateKey.length)}`,
+      )
+      for (const shown of [exit.output, terminal.rawOutput])
+        expect(shown, 'the private key is never echoed').not.to.contain(DEMO_KEYS.privateKey)
+      expect(emulator.state.loginCount - logins, 'the server accepted one login').to.equal(1)
+      expect(emulator.state.requests.map((entry) => [entry.route, entry.status])).to.deep.equal([
+        ['login', 200],
+      ])
+      const saved = readProfile()
+      expect(saved).to.deep.include({
+        public_api_key: DEMO_KEYS.publicKey,
+        private_api_key: DEMO_KEYS.privateKey,
+        realm_base_url: emulator.url,
+      })
+      expect(() => emulator.state.authenticate(saved.access_token as string), 'a live session').not.to.throw()
+    })
   })
 
   it('whoami still reads empty and null profile values as absent', async () => {
