@@ -4,8 +4,15 @@ import {join} from 'node:path'
 import {expect} from 'chai'
 import {load as parse, dump as stringify} from 'js-yaml'
 
-import {DEMO_KEYS, generateSeed, startEmulator, type Emulator, type Seed} from '../emulator/index.js'
-import {logoutsByUser, runCli, tempDir, type CliRun} from '../helpers/cli.js'
+import {
+  API_PREFIX,
+  DEMO_KEYS,
+  generateSeed,
+  startEmulator,
+  type Emulator,
+  type Seed,
+} from '../emulator/index.js'
+import {login as logInWithDemoKeys, logoutsByUser, runCli, tempDir, type CliRun} from '../helpers/cli.js'
 import {KEYS, runCliInPty, type PtyRun} from '../helpers/pty.js'
 
 interface Context {
@@ -134,7 +141,7 @@ function writeProfile(configDir: string, fields: Record<string, unknown>): void 
   writeFileSync(join(configDir, 'default.yaml'), stringify({default: fields}), {mode: 0o600})
 }
 
-describe('login and whoami: keys and profiles', function () {
+describe('login, logout and whoami: keys and profiles', function () {
   this.timeout(30_000)
   let emulator: Emulator
   let seed: Seed
@@ -295,7 +302,7 @@ describe('login and whoami: keys and profiles', function () {
     }
   })
 
-  describe('login in a terminal', () => {
+  describe('login in a terminal, and logout', () => {
     let config: {path: string; remove: () => void}
     const terminals: PtyRun[] = []
     const readProfile = () =>
@@ -341,6 +348,30 @@ describe('login and whoami: keys and profiles', function () {
         realm_base_url: emulator.url,
       })
       expect(() => emulator.state.authenticate(saved.access_token as string), 'a live session').not.to.throw()
+    })
+
+    it('logout ends the session on the server with the refresh token and clears the secrets, keeping the other settings', async () => {
+      await logInWithDemoKeys(emulator, config.path)
+      const telemetry = await runCli(['whoami', '--telemetry', 'off'], {configDir: config.path, emulator})
+      expect(telemetry.code, telemetry.stderr).to.equal(0)
+      const before = readProfile() as {access_token: string; refresh_token: string}
+      emulator.state.clearLog()
+
+      const run = await runCli(['logout'], {configDir: config.path, emulator})
+
+      expect(run.code, run.stderr).to.equal(0)
+      expect(run.stdout).to.equal('Logged out (profile default)\n')
+      // The emulator ends a session only when the bearer is its refresh token: an access token, or none, is a 401.
+      expect(emulator.state.requests.map((entry) => [entry.method, entry.path, entry.status])).to.deep.equal([
+        ['DELETE', `${API_PREFIX}/auth/session`, 204],
+      ])
+      expect(() => emulator.state.refreshSession(before.refresh_token), 'the refresh token is dead').to.throw(
+        /failed to find refresh token/,
+      )
+      expect(() => emulator.state.authenticate(before.access_token), 'and its access token').to.throw(
+        /invalid access token/,
+      )
+      expect(readProfile()).to.deep.equal({realm_base_url: emulator.url, telemetry_mode: 'off'})
     })
   })
 
