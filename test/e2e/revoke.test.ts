@@ -3,6 +3,7 @@ import {expect} from 'chai'
 import {
   DEMO_KEYS,
   generateSeed,
+  PROVIDER_TYPES,
   startEmulator,
   type Emulator,
   type Product,
@@ -686,6 +687,57 @@ describe('users revoke, end to end against the emulator', function () {
         })
       }
     })
+
+    describe('the text report', () => {
+      /** The lead column of PRODUCT.md §5.5, and the user data it shows; other tables have none. */
+      const LEAD: Record<string, {header: string; field: string}> = {
+        'local-userpass': {header: 'Email', field: 'email'},
+        'api-key': {header: 'Name', field: 'name'},
+      }
+      const firstProvider = (user: SeedUser) => user.identities[0]?.provider_type
+      const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+
+      it('has one table per provider type, in the order of PRODUCT.md §2, whatever the order of the users', async () => {
+        const firsts = PROVIDER_TYPES.map((type) => demo.users.find((user) => firstProvider(user) === type)!)
+        // Named in the reverse order: the tables must not follow the order of the input.
+        const named = firsts.map((user) => user._id).reverse()
+
+        const run = await h.revoke('-a', 'demo', '-u', named.join(','))
+
+        expect(run.code, run.stderr).to.equal(0)
+        const sections = textSections(run.stdout)
+        expect([...sections.keys()]).to.deep.equal([...PROVIDER_TYPES])
+        for (const [i, type] of PROVIDER_TYPES.entries()) {
+          const [, , ...rows] = sections.get(type)!
+          expect(rows, type).to.have.length(1)
+          expect(rows[0], type).to.contain(firsts[i]._id)
+        }
+        expect(run.stdout.trimEnd().split('\n').at(-1)).to.equal('Revoked sessions for 8 of 8 users')
+        expect(h.logouts()).to.deep.equal(new Map(named.map((id) => [id, 1])))
+      })
+
+      it('leads with Email for local-userpass users and Name for api-key users, each user once', async () => {
+        const run = await h.revoke('-a', 'demo', '--yes')
+
+        expect(run.code, run.stderr).to.equal(0)
+        const sections = textSections(run.stdout)
+        const header = /^(?:(\S+)\s+)?ID\s+Type\s+Session Revoked\s+Details$/
+        expect([...sections].map(([type, lines]) => [type, header.exec(lines[0])?.[1]])).to.deep.equal(
+          PROVIDER_TYPES.map((type) => [type, LEAD[type]?.header]),
+        )
+        for (const user of demo.users) {
+          const type = firstProvider(user)
+          const lead = LEAD[type] ? user.data[LEAD[type].field] : undefined
+          if (LEAD[type]) expect(lead, `every ${type} user has a ${LEAD[type].field}`).to.be.a('string')
+          const rows = sections.get(type)!.filter((line) => line.includes(user._id))
+          expect(rows, user._id).to.have.length(1)
+          const cells = [...(lead ? [escape(lead as string)] : []), user._id, user.type, 'yes']
+          expect(rows[0]).to.match(new RegExp(`^${cells.join('\\s+')}\\s*$`))
+        }
+        expect(run.stdout.split('\n').filter((line) => /\b[0-9a-f]{24}\b/.test(line))).to.have.length(120)
+        expect(h.logouts().size).to.equal(120)
+      })
+    })
   })
 
   describe('users with several identities', () => {
@@ -695,11 +747,14 @@ describe('users revoke, end to end against the emulator', function () {
       data: {email: 'both@example.com', name: 'Both Ways'},
     })
     const noIdentity = seedUser(oid('cc', 4), [])
+    // A provider type that §2 does not list (a newer one, say).
+    const unlisted = seedUser(oid('cc', 5), ['oauth2-github'])
     const users = [
       seedUser(oid('cc', 1), ['local-userpass'], {data: {email: 'only.local@example.com'}}),
       twoIdentities,
       seedUser(oid('cc', 3), ['oauth2-google'], {data: {email: 'g@example.com'}}),
       noIdentity,
+      unlisted,
     ]
     const h = useEmulator(seedOf({id: group, apps: [seedApp(appId, 'linked', 'linked-aaaaa', users)]}))
 
@@ -717,14 +772,16 @@ describe('users revoke, end to end against the emulator', function () {
       expect(h.logouts()).to.deep.equal(new Map(users.slice(0, 3).map((user) => [user._id, 1])))
     })
 
-    it('puts a user without identities in an Unknown table, after the known providers', async () => {
+    it('puts users without identities or of an unlisted provider in an Unknown table, after the known providers', async () => {
       const run = await h.revoke('-a', 'linked', '--yes')
 
       expect(run.code, run.stderr).to.equal(0)
       const sections = textSections(run.stdout)
       expect([...sections.keys()]).to.deep.equal(['local-userpass', 'oauth2-google', 'Unknown'])
-      expect(sections.get('Unknown')?.join('\n')).to.contain(noIdentity._id)
-      expect(h.logouts().size).to.equal(4)
+      const [header, , ...rows] = sections.get('Unknown')!
+      expect(header).to.match(/^ID\s+Type\s+Session Revoked\s+Details$/)
+      expect(rows.map((row) => row.split(/\s+/)[0])).to.deep.equal([noIdentity._id, unlisted._id])
+      expect(h.logouts().size).to.equal(5)
     })
 
     it('gives every provider type of the user in JSON', async () => {
