@@ -16,7 +16,8 @@ export interface Profile {
 }
 
 export const DEFAULT_PROFILE = 'default'
-const PROFILE_NAME = /^[A-Za-z0-9_-]+$/
+// Starts with a letter or digit (`--profile -x` is a mistyped flag), and short enough for any file system.
+const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/
 const STRING_KEYS = [
   'public_api_key',
   'private_api_key',
@@ -29,7 +30,10 @@ const KNOWN_KEYS = new Set<string>([...STRING_KEYS, 'telemetry_mode'])
 
 export function validateProfileName(name: string): string {
   if (!PROFILE_NAME.test(name)) {
-    throw usageError(`Invalid profile name "${name}": use only letters, digits, "-" and "_"`)
+    const shown = name.length > 70 ? `${name.slice(0, 64)}...` : name
+    throw usageError(
+      `Invalid profile name "${shown}": use up to 64 letters, digits, "-" and "_", starting with a letter or digit`,
+    )
   }
   return name
 }
@@ -177,6 +181,8 @@ function toProfile(section: Record<string, unknown>, invalid: (why: string) => C
   const mode = section.telemetry_mode
   if (mode === false || mode === 'off') profile.telemetry_mode = 'off'
   else if (mode === true || mode === 'on') profile.telemetry_mode = 'on'
+  else if (mode !== undefined && mode !== null && mode !== '')
+    throw invalid(`"telemetry_mode" is ${JSON.stringify(mode)}, not "on" or "off"`)
   return profile
 }
 

@@ -161,8 +161,36 @@ const CASES: Case[] = [
     args: revoke('-a', APP, '-u', USER, '--profile', '../x'),
     exit: 2,
     code: 'UsageError',
-    error: /^Error: Invalid profile name "\.\.\/x": use only letters, digits, "-" and "_"$/,
+    error:
+      /^Error: Invalid profile name "\.\.\/x": use up to 64 letters, digits, "-" and "_", starting with a letter or digit$/,
+    hint: /users revoke --help/,
     check: (ctx) => expect(existsSync(join(ctx.configDir, '..', 'x.yaml'))).to.equal(false),
+  },
+  {
+    name: '--profile -x (a mistyped flag, not a name)',
+    args: revoke('-a', APP, '-u', USER, '--profile=-x'),
+    exit: 2,
+    code: 'UsageError',
+    error: /^Error: Invalid profile name "-x": .*starting with a letter or digit$/,
+    check: (ctx) => expect(existsSync(join(ctx.configDir, '-x.yaml'))).to.equal(false),
+  },
+  {
+    name: 'a 5,000-character --profile',
+    args: revoke('-a', APP, '-u', USER, '--profile', 'p'.repeat(5000)),
+    exit: 2,
+    code: 'UsageError',
+    error: /^Error: Invalid profile name "p{64}\.\.\.": use up to 64 letters/,
+  },
+  {
+    name: 'a profile whose telemetry_mode is neither on nor off',
+    args: revoke('-a', APP, '-u', USER),
+    setup: (ctx) => {
+      const file = join(ctx.configDir, 'default.yaml')
+      writeFileSync(file, `${readFileSync(file, 'utf8')}  telemetry_mode: maybe\n`)
+    },
+    exit: 1,
+    code: 'ProfileInvalid',
+    error: /^Error: Profile file .*default\.yaml is invalid: "telemetry_mode" is "maybe", not "on" or "off"$/,
   },
   {
     name: 'a bad --output-format',
