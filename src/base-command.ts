@@ -1,14 +1,14 @@
 import {Command, Errors, Flags, type Interfaces, toConfiguredId} from '@oclif/core'
 
 import type {AdminApiClient} from './admin-api/client.js'
-import type {HttpOptions} from './admin-api/http.js'
+import {type HttpOptions, requestTimeoutMs} from './admin-api/http.js'
 import {argumentsMayBeSecret, redactDebugArgs} from './debug-log.js'
 import {CliError, EXIT, InterruptedError, usageError} from './errors.js'
 import {resolveBaseUrl} from './admin-api/base-url.js'
 import {writeJsonDocument} from './output/json-document.js'
 import {
   describeWriteError,
-  isInside,
+  writesInto,
   openOutputTarget,
   type OutputSink,
   stdoutSink,
@@ -77,7 +77,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       summary: 'Answer yes to every confirmation; never wait for input.',
       helpGroup: GLOBAL,
     }),
-    help: Flags.help({char: 'h', summary: 'Show help for this command.', helpGroup: GLOBAL}),
+    help: Flags.help({char: 'h', description: 'Show help for this command.', helpGroup: GLOBAL}),
     'realm-url': Flags.string({
       summary: 'Base URL of the App Services Admin API.',
       hidden: true,
@@ -94,8 +94,13 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected profiles!: ProfileStore
   /** The Admin API base URL (PRODUCT.md §3): --realm-url, APPSERVICES_BASE_URL, the profile, the default. */
   protected baseUrl!: string
+  /** APPSERVICES_REQUEST_TIMEOUT_MS, checked with the flags. */
+  private requestTimeoutMs!: number
   /** Aborted on the first Ctrl-C / SIGTERM; long commands stop starting work when it fires. */
   protected readonly interruption = new AbortController()
+  /** Aborted a second after the interruption, or at a second signal: the requests still in flight end. */
+  private readonly requestsAborted = new AbortController()
+  private signals = 0
 
   private sink: OutputSink = stdoutSink
   /** Part of the result is written: an error can no longer become the output's one JSON document. */
@@ -143,21 +148,21 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   /** The Admin API client for this profile, created on first use (with the options of that use). */
   protected client(
-    options: {concurrency?: number} & Pick<HttpOptions, 'retries' | 'timeoutMs'> = {},
+    options: {concurrency?: number; baseUrl?: string} & Pick<HttpOptions, 'retries' | 'timeoutMs'> = {},
   ): Promise<AdminApiClient> {
     this.apiClient ??= (async () => {
       const {connect} = await import('./admin-api/connect.js')
       return connect({
         store: this.profiles,
         profile: await this.profile(),
-        baseUrl: this.baseUrl,
+        baseUrl: options.baseUrl ?? this.baseUrl,
         env: process.env,
         binName: this.config.bin,
         http: {
           maxSockets: (options.concurrency ?? 8) + 2,
           retries: options.retries,
-          timeoutMs: options.timeoutMs,
-          signal: this.interruption.signal,
+          timeoutMs: options.timeoutMs ?? this.requestTimeoutMs,
+          signal: this.requestsAborted.signal,
         },
       })
     })()
@@ -174,8 +179,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const debug = this.debug
     this.debug = (...args: unknown[]) => debug(...redactDebugArgs(args, this.id))
     await super.init()
-    process.once('SIGINT', this.onSignal)
-    process.once('SIGTERM', this.onSignal)
+    process.on('SIGINT', this.onSignal)
+    process.on('SIGTERM', this.onSignal)
     const {flags, argv} = await this.parse({
       flags: this.ctor.flags,
       baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
@@ -193,14 +198,15 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       throw usageError('--output-target needs a file path', this.helpHint())
     // Every usage error comes before the output target is emptied, telemetry is sent or a profile is saved.
     this.checkFlags()
+    this.requestTimeoutMs = requestTimeoutMs(process.env)
     this.baseUrl = resolveBaseUrl({
       flag: this.flags['realm-url'],
       env: process.env.APPSERVICES_BASE_URL,
       profile: (await this.profile()).realm_base_url,
     })
-    if (target && (await isInside(target, this.config.configDir))) {
+    if (target && (await writesInto(target, this.config.configDir))) {
       throw usageError(
-        `--output-target ${target} is in the config directory, where it could replace a profile`,
+        `--output-target ${target} writes into the config directory, where it could replace a profile`,
         'write the output somewhere else',
       )
     }
@@ -333,7 +339,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   private async errorSink(): Promise<OutputSink> {
     if (this.sink.toFile) return this.sink
     const target = this.flags?.['output-target'] ?? outputTargetOf(this.argv)
-    if (!target?.trim() || (await isInside(target, this.config.configDir))) return this.sink
+    if (!target?.trim() || (await writesInto(target, this.config.configDir))) return this.sink
     return openOutputTarget(target).catch(() => this.sink)
   }
 
@@ -399,29 +405,42 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     })
   }
 
+  /**
+   * Ctrl-C or SIGTERM: the first stops new work and gives requests in flight a second; the second aborts
+   * them at once, so the report of what was done still comes; a third ends the process, report or not.
+   */
   private signalled(): void {
-    if (this.interruption.signal.aborted) process.exit(EXIT.interrupted)
-    this.interruption.abort(new InterruptedError())
-    // A second signal (or an already handled one) ends the process at once.
-    process.once('SIGINT', () => process.exit(EXIT.interrupted))
-    process.once('SIGTERM', () => process.exit(EXIT.interrupted))
+    this.signals++
+    if (this.signals === 1) {
+      this.interruption.abort(new InterruptedError())
+      setTimeout(() => this.requestsAborted.abort(new InterruptedError()), 1000).unref()
+    } else if (this.signals === 2) this.requestsAborted.abort(new InterruptedError())
+    else process.exit(EXIT.interrupted)
   }
 }
 
 /** oclif's parse errors span lines ("Parsing --x", the reason, "See more help"); make them one. */
 function oneLine(message: string): string {
-  return message
-    .split('\n')
-    .filter((line) => !/^See more help/.test(line.trim()))
-    .join(' ')
-    .replace(/\s+/g, ' ')
-    .replace(/^Error: /, '')
-    .replace(/^Parsing (--\S+) /, 'Invalid value for $1: ')
-    .replace(
-      /^Expected (--[\w-]+)=(.*) to be one of: (.*)$/,
-      'Invalid value for $1: "$2"; allowed values: $3',
-    )
-    .trim()
+  return (
+    message
+      .split('\n')
+      .filter((line) => !/^See more help/.test(line.trim()))
+      .join(' ')
+      .replace(/\s+/g, ' ')
+      .replace(/^Error: /, '')
+      .replace(/^Parsing (--\S+) /, 'Invalid value for $1: ')
+      .replace(
+        /^Expected (--[\w-]+)=(.*) to be one of: (.*)$/,
+        'Invalid value for $1: "$2"; allowed values: $3',
+      )
+      // `--private-api-ke=KEY` is unknown, and its value may be a key: the flag is named, its value never shown.
+      .replace(
+        /^(Nonexistent flags?: )(.*)$/,
+        (_, head: string, flags: string) =>
+          head + flags.replace(/(--?[^\s=,]+)=[^,]*/g, '$1=(value not shown)'),
+      )
+      .trim()
+  )
 }
 
 /** PRODUCT.md §6: `{"error": {"code", "message"}}`, with the hint when there is one. */

@@ -1,5 +1,7 @@
 import {Config} from '@oclif/core'
 
+import {printable} from './output/style.js'
+
 /**
  * The stand-alone bin's answer to an unknown command, in the plugin's one-line
  * error style rather than oclif's (which prints the colon form: `users:revok`).
@@ -7,7 +9,8 @@ import {Config} from '@oclif/core'
  * Returns false when `error` is not oclif's "command not found".
  */
 export async function reportCommandNotFound(error: unknown, root: string): Promise<boolean> {
-  const match = /^command (\S+) not found$/.exec((error as Error)?.message ?? '')
+  // Any characters at all: a word may hold spaces, newlines or escape sequences, shown escaped below.
+  const match = /^command ([\s\S]+) not found$/.exec((error as Error)?.message ?? '')
   if (!match) return false
   const config = await Config.load(root)
   const words = match[1].split(':')
@@ -22,7 +25,7 @@ export async function reportCommandNotFound(error: unknown, root: string): Promi
           `Error: command "${words.join(' ')}" not found`,
           `Try: ${config.bin} ${config.findTopic(words[0]) ? `${words[0]} ` : ''}--help`,
         ]
-  process.stderr.write(`${lines.join('\n')}\n`)
+  process.stderr.write(`${lines.map(printable).join('\n')}\n`)
   process.exitCode = 2
   return true
 }

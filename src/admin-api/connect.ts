@@ -11,7 +11,7 @@ export interface ConnectOptions {
   baseUrl: string
   env: NodeJS.ProcessEnv
   binName: string
-  /** How to reach the Admin API; Ctrl-C's signal gives requests in flight a second before they are aborted. */
+  /** How to reach the Admin API; the signal aborts the requests in flight. */
   http?: Omit<HttpOptions, 'baseUrl'>
 }
 
@@ -37,7 +37,7 @@ export async function connect(options: ConnectOptions): Promise<AdminApiClient> 
     })
   }
   const saved = credentials.source === 'profile'
-  const http = await Http.create({...options.http, baseUrl, signal: graceful(options.http?.signal)})
+  const http = await Http.create({...options.http, baseUrl})
   const session = new AuthSession({
     http,
     tokens: saved ? {accessToken: profile.access_token, refreshToken: profile.refresh_token} : {},
@@ -50,16 +50,6 @@ export async function connect(options: ConnectOptions): Promise<AdminApiClient> 
     loginHint,
   })
   return new AdminApiClient(http, session)
-}
-
-/** In-flight requests get a second to finish after Ctrl-C before they are aborted. */
-function graceful(signal: AbortSignal | undefined): AbortSignal | undefined {
-  if (!signal) return undefined
-  const controller = new AbortController()
-  signal.addEventListener('abort', () => setTimeout(() => controller.abort(signal.reason), 1000).unref(), {
-    once: true,
-  })
-  return controller.signal
 }
 
 /** Where the commands' credentials come from, and the key pair to log in with, if any. */

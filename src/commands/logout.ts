@@ -1,4 +1,6 @@
+import {resolveBaseUrl} from '../admin-api/base-url.js'
 import {BaseCommand, type CommandResult} from '../base-command.js'
+import {EXIT} from '../errors.js'
 
 interface LogoutResult extends CommandResult {
   profile: string
@@ -18,7 +20,8 @@ export default class Logout extends BaseCommand<typeof Logout> {
   async run(): Promise<LogoutResult> {
     const profile = await this.profile()
     const wasLoggedIn = Boolean(profile.refresh_token || profile.public_api_key)
-    if (profile.refresh_token) await this.endSession()
+    if (profile.refresh_token) await this.endSession(profile.realm_base_url)
+    // Interrupted or not, the secrets leave the disk.
     if (wasLoggedIn) {
       await this.profiles.update({
         access_token: undefined,
@@ -27,7 +30,11 @@ export default class Logout extends BaseCommand<typeof Logout> {
         private_api_key: undefined,
       })
     }
-    return {profile: this.profiles.name, was_logged_in: wasLoggedIn}
+    return {
+      profile: this.profiles.name,
+      was_logged_in: wasLoggedIn,
+      ...(this.interruption.signal.aborted ? {exitCode: EXIT.interrupted} : {}),
+    }
   }
 
   protected renderText(result: LogoutResult): string {
@@ -36,10 +43,14 @@ export default class Logout extends BaseCommand<typeof Logout> {
       : `Profile ${result.profile} was not logged in; nothing to do\n`
   }
 
-  /** DELETE /auth/session with the refresh token; a failure does not keep the secrets on disk. */
-  private async endSession(): Promise<void> {
+  /**
+   * DELETE /auth/session with the refresh token, at the Admin API that issued it (whatever the base URL
+   * of this run); a failure does not keep the secrets on disk.
+   */
+  private async endSession(issuedBy: string | undefined): Promise<void> {
     try {
-      await (await this.client({retries: 1, timeoutMs: 10_000})).deleteSession()
+      const baseUrl = issuedBy ? resolveBaseUrl({profile: issuedBy}) : undefined
+      await (await this.client({retries: 1, timeoutMs: 10_000, baseUrl})).deleteSession()
     } catch (error) {
       this.notice(
         `Warning: the server session could not be ended (${(error as Error).message}); the local session is cleared anyway`,

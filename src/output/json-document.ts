@@ -11,11 +11,14 @@ export async function writeJsonDocument(
   value: unknown,
 ): Promise<void> {
   let buffer = ''
+  let wroteAt = Date.now()
+  // Written in 64 KiB chunks, and at least every second: a slow streamed run shows its progress in the file.
   const emit = async (text: string) => {
     buffer += text
-    if (buffer.length >= 64 * 1024) {
+    if (buffer.length >= 64 * 1024 || Date.now() - wroteAt >= 1000) {
       const chunk = buffer
       buffer = ''
+      wroteAt = Date.now()
       await write(chunk)
     }
   }

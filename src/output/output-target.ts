@@ -1,6 +1,6 @@
 import {constants} from 'node:fs'
-import {type FileHandle, open, realpath, stat} from 'node:fs/promises'
-import {dirname, resolve, sep} from 'node:path'
+import {type FileHandle, open, readdir, realpath, stat} from 'node:fs/promises'
+import {basename, dirname, join, resolve, sep} from 'node:path'
 
 import {CliError} from '../errors.js'
 
@@ -32,6 +32,7 @@ export async function openOutputTarget(path: string): Promise<OutputSink> {
   let handle: FileHandle
   try {
     await refuseReadOnly(path)
+    await refuseUnreadPipe(path)
     handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600)
     if ((await handle.stat()).isFile()) await handle.chmod(0o600)
   } catch (error) {
@@ -52,13 +53,34 @@ export async function openOutputTarget(path: string): Promise<OutputSink> {
 }
 
 /**
- * Whether PATH would land in DIR (the config directory, where the profiles and
- * their secrets live): writing a report there could replace a profile.
+ * Whether writing PATH would write into DIR (the config directory, where the
+ * profiles and their secrets live) and so could replace a profile: directly,
+ * through a symbolic link, or as a hard link to one of its files.
  */
-export async function isInside(path: string, dir: string): Promise<boolean> {
-  const real = async (p: string) => realpath(p).catch(() => resolve(p))
-  const [parent, home] = await Promise.all([real(dirname(resolve(path))), real(dir)])
-  return parent === home || parent.startsWith(home + sep)
+export async function writesInto(path: string, dir: string): Promise<boolean> {
+  const real = (p: string) => realpath(p).catch(() => resolve(p))
+  const home = await real(dir)
+  const target = await realpath(path).catch(async () =>
+    join(await real(dirname(resolve(path))), basename(path)),
+  )
+  const parent = dirname(target)
+  if (parent === home || parent.startsWith(home + sep)) return true
+  const file = await stat(path).catch(() => undefined)
+  if (!file?.isFile() || file.nlink < 2) return false
+  for (const name of await readdir(home).catch(() => [])) {
+    const other = await stat(join(home, name)).catch(() => undefined)
+    if (other?.ino === file.ino && other.dev === file.dev) return true
+  }
+  return false
+}
+
+/**
+ * Opening a named pipe for writing waits, unseen and beyond Ctrl-C's reach, until something reads it: a
+ * pipe with no reader (ENXIO when opened without waiting) is refused instead. `-o >(cmd)` has its reader.
+ */
+async function refuseUnreadPipe(path: string): Promise<void> {
+  if (!(await stat(path).catch(() => undefined))?.isFIFO()) return
+  await (await open(path, constants.O_WRONLY | constants.O_NONBLOCK)).close()
 }
 
 /** Root may write anything; a file with no write bit is still meant to be left alone. */
@@ -89,6 +111,8 @@ export function describeWriteError(failure: unknown): string {
       return 'no space left on the device'
     case 'EPIPE':
       return 'the reading end was closed'
+    case 'ENXIO':
+      return 'it is a named pipe that nothing reads from'
     case 'EFBIG':
       return 'the file is too large'
     default:

@@ -48,9 +48,7 @@ export function summaryLine({summary}: RevokeReport): string {
     summary.failed ? `${summary.failed} failed` : '',
     summary.skipped ? `${summary.skipped} skipped` : '',
   ].filter(Boolean)
-  const attempted = summary.revoked + summary.failed + summary.skipped
-  const notStarted = summary.matched - attempted
-  if (summary.interrupted && notStarted > 0) extras.push(`${notStarted} not attempted`)
+  if (summary.not_attempted) extras.push(`${summary.not_attempted} not attempted`)
   const line = `Revoked sessions for ${summary.revoked} of ${summary.matched} user${summary.matched === 1 ? '' : 's'}${
     extras.length ? ` (${extras.join(', ')})` : ''
   }`

@@ -40,8 +40,9 @@ export function useColour(options: {
   return options.isTTY && options.env.TERM !== 'dumb'
 }
 
+// Control characters, and the bidirectional controls that make text read in another order than it is.
 // eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g
 
 /**
  * Text from the server or a file, made safe for a terminal: control characters

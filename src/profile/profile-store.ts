@@ -15,6 +15,12 @@ export interface Profile {
   telemetry_url?: string
 }
 
+/** A profile file as read: its whole document, and this profile's section of it. */
+interface ProfileFile {
+  document: Record<string, unknown>
+  section: Record<string, unknown>
+}
+
 export const DEFAULT_PROFILE = 'default'
 // Starts with a letter or digit (`--profile -x` is a mistyped flag), and short enough for any file system.
 const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/
@@ -64,28 +70,31 @@ export class ProfileStore {
   }
 
   async load(): Promise<Profile> {
-    return toProfile(await this.readSection(), (why) => this.corrupt(why))
+    return toProfile((await this.read()).section, (why) => this.corrupt(why))
   }
 
-  /** Writes the profile; the section's keys this plugin does not know are kept as the file has them. */
+  /** Writes the profile; what this plugin does not know (keys, other sections) is kept as the file has it. */
   async save(profile: Profile): Promise<void> {
-    await this.write(profile, await this.readSection())
+    await this.write(profile, await this.read())
   }
 
   async update(change: Partial<Record<keyof Profile, string | undefined>>): Promise<Profile> {
-    const section = await this.readSection()
-    const next = {...toProfile(section, (why) => this.corrupt(why)), ...change} as Profile
-    await this.write(next, section)
+    const file = await this.read()
+    const next = {...toProfile(file.section, (why) => this.corrupt(why)), ...change} as Profile
+    await this.write(next, file)
     return next
   }
 
-  /** The profile's section as the file holds it, keys of other tools included; {} when there is none. */
-  private async readSection(): Promise<Record<string, unknown>> {
+  /**
+   * The file's document and the profile's section in it, keys and sections of other tools included; empty
+   * when there is no file.
+   */
+  private async read(): Promise<ProfileFile> {
     let text: string
     try {
       text = await readFile(this.path, 'utf8')
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {}
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {document: {}, section: {}}
       throw new CliError(`Cannot read profile ${this.path}: ${(error as Error).message}`, {
         code: 'ProfileUnreadable',
       })
@@ -98,29 +107,30 @@ export class ProfileStore {
     } catch {
       throw this.corrupt('it is not valid YAML')
     }
-    if (doc === null || doc === undefined) return {}
+    if (doc === null || doc === undefined) return {document: {}, section: {}}
     if (typeof doc !== 'object' || Array.isArray(doc)) throw this.corrupt('it is not a YAML mapping')
-    const section = (doc as Record<string, unknown>)[this.name]
+    const document = doc as Record<string, unknown>
+    const section = document[this.name]
     if (section === undefined || section === null) {
-      if (Object.keys(doc).length === 0) return {}
+      if (Object.keys(document).length === 0) return {document, section: {}}
       throw this.corrupt(`it holds no "${this.name}" profile`)
     }
     if (typeof section !== 'object' || Array.isArray(section))
       throw this.corrupt(`"${this.name}" is not a mapping`)
-    return section as Record<string, unknown>
+    return {document, section: section as Record<string, unknown>}
   }
 
   /**
    * Writes the known keys from `profile` and every other key of `section` unchanged: the official CLI and
    * other tools keep settings of their own there (`atlas_base_url`), which a save must not drop.
    */
-  private async write(profile: Profile, section: Record<string, unknown>): Promise<void> {
+  private async write(profile: Profile, {document, section}: ProfileFile): Promise<void> {
     const {dump} = await import('js-yaml')
     const known = Object.entries(profile).filter(([, v]) => v !== undefined && v !== '')
     const others = Object.entries(section).filter(([key]) => !KNOWN_KEYS.has(key))
     // js-yaml quotes on/off/yes/no by default, so `telemetry_mode: 'off'` stays a string for YAML 1.1 readers such as the Go CLI.
     const text = dump(
-      {[this.name]: Object.fromEntries([...known, ...others])},
+      {...document, [this.name]: Object.fromEntries([...known, ...others])},
       {quotingType: '"', lineWidth: -1},
     )
     await mkdir(this.configDir, {recursive: true, mode: 0o700})

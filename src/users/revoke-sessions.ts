@@ -131,7 +131,10 @@ export class Revocation implements AsyncIterable<RevokeResult> {
       notify()
       await list
       while (settled < summary.matched) await changed
-      if (signal.aborted) summary.interrupted = true
+      if (signal.aborted) {
+        summary.interrupted = true
+        summary.not_attempted = summary.matched - summary.revoked - summary.failed - summary.skipped
+      }
       options.progress?.stop()
     }
   }

@@ -34,6 +34,8 @@ export interface RevokeSummary {
   failed: number
   skipped: number
   interrupted?: true
+  /** With `interrupted`: the users matched whose logout never started. */
+  not_attempted?: number
 }
 
 export interface RevokeReport {

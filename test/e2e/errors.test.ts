@@ -1,4 +1,5 @@
-import {chmodSync, existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {execFileSync} from 'node:child_process'
+import {chmodSync, existsSync, linkSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {expect} from 'chai'
@@ -263,7 +264,25 @@ const CASES: Case[] = [
     code: 'UsageError',
     requests: true,
     error: /^Error: 120 users matched; refusing to revoke without confirmation .*pass --user .* or --yes/,
-    hint: /users revoke --app demo-abcde --yes/,
+    hint: /^Try: appservices users revoke -a demo-abcde( --json)? --yes$/,
+  },
+  {
+    name: 'the refusal of a filtered run: its hint keeps the filters (pasting it revokes only those users)',
+    args: revoke(
+      '-a',
+      APP,
+      '--state',
+      'disabled',
+      '--provider',
+      'local-userpass,api-key',
+      '--profile',
+      'default',
+    ),
+    exit: 2,
+    code: 'UsageError',
+    requests: true,
+    error: /^Error: \d+ users matched; refusing to revoke without confirmation/,
+    hint: /^Try: appservices users revoke -a demo-abcde --state disabled --provider local-userpass,api-key --profile default( --json)? --yes$/,
   },
 
   // Profiles and credentials.
@@ -426,6 +445,16 @@ const CASES: Case[] = [
     code: 'UsageError',
     error: /^Error: APPSERVICES_REQUEST_TIMEOUT_MS must be .* not "99999999999999"$/,
     check: (ctx, run) => expect(run.stderr).not.to.include('TimeoutOverflowWarning'),
+  },
+  {
+    name: 'a misspelled --private-api-key=KEY (the value is never repeated)',
+    args: ['login', '--api-key', DEMO_KEYS.publicKey, '--private-api-ke=SeCrEt-after-a-typo'],
+    noProfile: true,
+    exit: 2,
+    code: 'UsageError',
+    error: /^Error: Nonexistent flag: --private-api-ke=\(value not shown\)$/,
+    hint: /appservices login --help/,
+    check: (ctx, run) => expect(run.stdout + run.stderr).not.to.include('SeCrEt-after-a-typo'),
   },
   {
     name: 'a key typed as an argument of login (never repeated)',
@@ -621,9 +650,40 @@ const CASES: Case[] = [
     exit: 2,
     code: 'UsageError',
     error:
-      /^Error: --output-target .*default\.yaml is in the config directory, where it could replace a profile$/,
+      /^Error: --output-target .*default\.yaml writes into the config directory, where it could replace a profile$/,
     check: (ctx) =>
       expect(readFileSync(join(ctx.configDir, 'default.yaml'), 'utf8')).to.include('refresh_token'),
+  },
+  {
+    name: '-o through a symbolic link to the profile',
+    args: (ctx) => revoke('-a', APP, '-u', USER, '-o', join(ctx.work, 'link.yaml')),
+    setup: (ctx) => symlinkSync(join(ctx.configDir, 'default.yaml'), join(ctx.work, 'link.yaml')),
+    exit: 2,
+    code: 'UsageError',
+    error:
+      /^Error: --output-target .*link\.yaml writes into the config directory, where it could replace a profile$/,
+    check: (ctx) =>
+      expect(readFileSync(join(ctx.configDir, 'default.yaml'), 'utf8')).to.include('refresh_token'),
+  },
+  {
+    name: '-o as a hard link to the profile',
+    args: (ctx) => revoke('-a', APP, '-u', USER, '-o', join(ctx.work, 'hard.yaml')),
+    setup: (ctx) => linkSync(join(ctx.configDir, 'default.yaml'), join(ctx.work, 'hard.yaml')),
+    exit: 2,
+    code: 'UsageError',
+    error:
+      /^Error: --output-target .*hard\.yaml writes into the config directory, where it could replace a profile$/,
+    check: (ctx) =>
+      expect(readFileSync(join(ctx.configDir, 'default.yaml'), 'utf8')).to.include('refresh_token'),
+  },
+  {
+    name: '-o into a named pipe that nothing reads (never a hang)',
+    args: (ctx) => revoke('-a', APP, '-u', USER, '-o', join(ctx.work, 'fifo')),
+    setup: (ctx) => execFileSync('mkfifo', [join(ctx.work, 'fifo')]),
+    exit: 1,
+    code: 'OutputTargetUnwritable',
+    error: /^Error: Cannot write the output target .*fifo: it is a named pipe that nothing reads from$/,
+    boundMs: 10_000,
   },
   {
     name: 'a profile logged in to another Admin API (its secrets are not sent here)',
@@ -949,6 +1009,11 @@ describe('errors: a catalogue of bad inputs and hostile server answers', functio
       ['Error: command "users revok" not found', 'Try: appservices users --help'],
     ],
     ['an unknown topic', ['nope'], ['Error: command "nope" not found', 'Try: appservices --help']],
+    [
+      'an unknown command holding a newline and an escape sequence (no forged line, no raw escape)',
+      ['foo\nError: x\u001b[31m'],
+      ['Error: command "foo\\u000aError  x\\u001b[31m" not found', 'Try: appservices --help'],
+    ],
     [
       'a stray word right after the command',
       ['users', 'revoke', 'extra-arg', '-a', APP],

@@ -22,7 +22,14 @@ import {runCliInPty} from '../helpers/pty.js'
 
 interface JsonReport {
   results: {id: string; revoked: boolean; error: string | null}[]
-  summary: {matched: number; revoked: number; failed: number; skipped: number; interrupted?: boolean}
+  summary: {
+    matched: number
+    revoked: number
+    failed: number
+    skipped: number
+    interrupted?: boolean
+    not_attempted?: number
+  }
   error?: {code: string; message: string; suggestion?: string}
 }
 
@@ -474,6 +481,11 @@ describe('users revoke under load and faults', function () {
         expect(result.exitedAt - signalledAt).to.be.lessThan(2500)
         const report = parseReport(result)
         expect(report.summary.interrupted).to.equal(true)
+        const {summary} = report
+        expect(
+          summary.revoked + summary.failed + summary.skipped + (summary.not_attempted ?? 0),
+          'the counts add up',
+        ).to.equal(summary.matched)
         const done = new Map(
           [...serverLogouts(h.emulator, h.demo)].map(([id, count]) => [id, count - (before.get(id) ?? 0)]),
         )
@@ -520,6 +532,34 @@ describe('users revoke under load and faults', function () {
         new RegExp(`Interrupted\\. Revoked sessions for ${revokedOnServer} of \\d+ users \\(3 failed`),
       )
       for (const id of hung) expect(result.stdout).to.match(new RegExp(`${id} .* no .*aborted`))
+    })
+
+    it('a second signal during the grace second aborts the hung logouts at once, and the report still comes', async () => {
+      const hung = h.demo.users.slice(1500, 1503).map((user) => user._id)
+      h.emulator.setFaults({
+        rules: [
+          {route: 'logout', userIds: hung, hang: true},
+          {route: 'logout', latencyMs: 5},
+        ],
+      })
+      const run = h.spawnRevoke(['--concurrency', '4', '--json'])
+      await until('the hung logouts were sent', () =>
+        hung.every((id) =>
+          h.emulator.state.requests.some((entry) => isLogout(entry) && userOf(entry) === id),
+        ),
+      )
+      run.signal('SIGINT')
+      await sleep(100)
+      run.signal('SIGTERM')
+
+      const result = await run.exited
+
+      expect(result.code, result.stderr).to.equal(130)
+      const report = parseReport(result)
+      expect(report.summary.interrupted).to.equal(true)
+      for (const id of hung) {
+        expect(report.results.find((entry) => entry.id === id)).to.deep.include({revoked: false})
+      }
     })
 
     it('a JSON report that cannot be written stops the run: no new logout starts, and the error says what was done', async () => {

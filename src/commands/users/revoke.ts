@@ -140,7 +140,8 @@ Name users with --user, or filter the app's users with --state and --provider: i
       explicit: ids.length > 0,
       yes: flags.yes,
       pending: flags.pending,
-      commandLine: `${this.commandLine()} --app ${app.client_app_id}`,
+      // The command as typed, filters and all: the hint adds --yes to exactly this selection.
+      commandLine: `${this.commandLine()} ${this.argv.map(shellWord).join(' ')}`,
       choose: this.canPrompt
         ? (targets) =>
             askCheckbox(
@@ -190,4 +191,9 @@ Name users with --user, or filter the app's users with --state and --provider: i
       error,
     }
   }
+}
+
+/** A word as a POSIX shell reads it back: quoted when it holds anything but plain characters. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`
 }
