@@ -373,6 +373,62 @@ describe('login, logout and whoami: keys and profiles', function () {
       )
       expect(readProfile()).to.deep.equal({realm_base_url: emulator.url, telemetry_mode: 'off'})
     })
+
+    it('logout ends the session where it was issued, even with APPSERVICES_BASE_URL pointing elsewhere', async () => {
+      await logInWithDemoKeys(emulator, config.path)
+      const before = readProfile() as {refresh_token: string}
+      emulator.state.clearLog()
+
+      const run = await runCli(['logout'], {
+        configDir: config.path,
+        emulator,
+        env: {APPSERVICES_BASE_URL: 'http://127.0.0.1:9'},
+      })
+
+      expect(run.code, run.stderr).to.equal(0)
+      expect(emulator.state.requests.map((entry) => [entry.method, entry.path, entry.status])).to.deep.equal([
+        ['DELETE', `${API_PREFIX}/auth/session`, 204],
+      ])
+      expect(() => emulator.state.refreshSession(before.refresh_token)).to.throw(
+        /failed to find refresh token/,
+      )
+    })
+
+    it('Ctrl-C while the server does not answer: the secrets are cleared all the same, exit 130', async () => {
+      await logInWithDemoKeys(emulator, config.path)
+      emulator.setFaults({rules: [{route: 'deleteSession', hang: true}]})
+      try {
+        const terminal = runCliInPty(['logout'], {configDir: config.path, emulator, timeoutMs: 20_000})
+        terminals.push(terminal)
+        const deadline = Date.now() + 10_000
+        while (!emulator.state.requests.some((entry) => entry.route === 'deleteSession')) {
+          if (Date.now() > deadline) throw new Error('the logout request never arrived')
+          await new Promise((resolve) => setTimeout(resolve, 20))
+        }
+        await terminal.press(KEYS.ctrlC)
+        const exit = await terminal.exited
+
+        expect(exit.code, exit.output).to.equal(130)
+        expect(readProfile()).not.to.have.any.keys('refresh_token', 'access_token', 'private_api_key')
+      } finally {
+        emulator.setFaults({})
+      }
+    })
+  })
+
+  it('a bad APPSERVICES_REQUEST_TIMEOUT_MS is a usage error of every command, whoami included', async () => {
+    const config = tempDir()
+    try {
+      const run = await runCli(['whoami'], {
+        configDir: config.path,
+        emulator,
+        env: {APPSERVICES_REQUEST_TIMEOUT_MS: 'abc'},
+      })
+      expect(run.code).to.equal(2)
+      expect(run.stderr).to.match(/^Error: APPSERVICES_REQUEST_TIMEOUT_MS must be a whole number/)
+    } finally {
+      config.remove()
+    }
   })
 
   it('whoami still reads empty and null profile values as absent', async () => {

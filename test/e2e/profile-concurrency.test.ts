@@ -132,19 +132,20 @@ describe('profiles: concurrent commands and file permissions', function () {
     expect(readdirSync(config.path)).to.deep.equal(['default.yaml'])
   })
 
-  it('keeps the keys of other tools in the profile when it saves it, as they were written', async () => {
+  it('keeps the keys and sections of other tools in the profile file when it saves it', async () => {
     // What the official CLI, or a later version of it, may keep next to the keys this plugin knows.
     const others =
       'atlas_base_url: https://cloud.mongodb.com\n  retries: 3\n  proxy:\n    host: corp.example\n'
     writeFileSync(
       profilePath(),
-      readFileSync(profilePath(), 'utf8').replace(/^default:\n/, `default:\n  ${others}`),
+      `${readFileSync(profilePath(), 'utf8').replace(/^default:\n/, `default:\n  ${others}`)}other_tool:\n  setting: 1\n`,
     )
 
     const run = await runCli(['whoami', '--telemetry', 'off'], {configDir: config.path, emulator})
 
     expect(run.code, run.stderr).to.equal(0)
-    const saved = readProfile() as SavedProfile & Record<string, unknown>
+    const whole = parse(readFileSync(profilePath(), 'utf8')) as Record<string, Record<string, unknown>>
+    const saved = whole.default
     expect(saved).to.deep.include({
       atlas_base_url: 'https://cloud.mongodb.com',
       retries: 3,
@@ -153,6 +154,7 @@ describe('profiles: concurrent commands and file permissions', function () {
       public_api_key: DEMO_KEYS.publicKey,
       private_api_key: DEMO_KEYS.privateKey,
     })
+    expect(whole.other_tool, 'another section of the file').to.deep.equal({setting: 1})
   })
 
   it('tightens an existing profile file with looser permissions to 0600', async () => {
