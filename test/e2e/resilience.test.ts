@@ -503,7 +503,8 @@ describe('users revoke under load and faults', function () {
       })
     }
 
-    it('aborts logouts that get no answer within a second, reports them not revoked, and prints the text report', async () => {
+    /** Starts a revoke in which three logouts never get an answer, and resolves once they were all sent. */
+    async function revokeUntilThreeLogoutsHang(args: string[]): Promise<{hung: string[]; run: Spawned}> {
       const hung = h.demo.users.slice(1500, 1503).map((user) => user._id)
       h.emulator.setFaults({
         rules: [
@@ -511,13 +512,18 @@ describe('users revoke under load and faults', function () {
           {route: 'logout', latencyMs: 5},
         ],
       })
-      const before = serverLogouts(h.emulator, h.demo)
-      const run = h.spawnRevoke(['--concurrency', '4'])
+      const run = h.spawnRevoke(['--concurrency', '4', ...args])
       await until('the hung logouts were sent', () =>
         hung.every((id) =>
           h.emulator.state.requests.some((entry) => isLogout(entry) && userOf(entry) === id),
         ),
       )
+      return {hung, run}
+    }
+
+    it('aborts logouts that get no answer within a second, reports them not revoked, and prints the text report', async () => {
+      const before = serverLogouts(h.emulator, h.demo)
+      const {hung, run} = await revokeUntilThreeLogoutsHang([])
       const signalledAt = Date.now()
       run.signal('SIGINT')
 
@@ -535,19 +541,7 @@ describe('users revoke under load and faults', function () {
     })
 
     it('a second signal during the grace second aborts the hung logouts at once, and the report still comes', async () => {
-      const hung = h.demo.users.slice(1500, 1503).map((user) => user._id)
-      h.emulator.setFaults({
-        rules: [
-          {route: 'logout', userIds: hung, hang: true},
-          {route: 'logout', latencyMs: 5},
-        ],
-      })
-      const run = h.spawnRevoke(['--concurrency', '4', '--json'])
-      await until('the hung logouts were sent', () =>
-        hung.every((id) =>
-          h.emulator.state.requests.some((entry) => isLogout(entry) && userOf(entry) === id),
-        ),
-      )
+      const {hung, run} = await revokeUntilThreeLogoutsHang(['--json'])
       run.signal('SIGINT')
       await sleep(100)
       run.signal('SIGTERM')
