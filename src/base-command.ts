@@ -338,7 +338,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    */
   private async errorSink(): Promise<OutputSink> {
     if (this.sink.toFile) return this.sink
-    const target = this.flags?.['output-target'] ?? outputTargetOf(this.argv)
+    const target = this.flags?.['output-target'] ?? rawFlagValue(this.argv, 'output-target', 'o')
     if (!target?.trim() || (await writesInto(target, this.config.configDir))) return this.sink
     return openOutputTarget(target).catch(() => this.sink)
   }
@@ -468,27 +468,27 @@ function validateOutputFormat(format: string, helpHint: string): void {
   }
 }
 
-/** The --output-target of a command line whose flags could not be parsed. */
-function outputTargetOf(argv: string[]): string | undefined {
-  let target: string | undefined
+/**
+ * A flag's value read from the raw command line, for when oclif could not parse
+ * it: `--name V`, `--name=V`, `-c V`, `-cV` or `-c=V`; the last one given wins.
+ */
+function rawFlagValue(argv: string[], name: string, char: string): string | undefined {
+  let value: string | undefined
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
     if (arg === '--') break
-    if (arg === '-o' || arg === '--output-target') target = argv[++i]
-    else if (arg.startsWith('--output-target=')) target = arg.slice('--output-target='.length)
-    else if (/^-o./.test(arg)) target = arg.slice(arg[2] === '=' ? 3 : 2)
+    if (arg === `--${name}` || arg === `-${char}`) value = argv[++i]
+    else if (arg.startsWith(`--${name}=`)) value = arg.slice(name.length + 3)
+    else if (arg.startsWith(`-${char}`) && arg.length > 2) value = arg.slice(arg[2] === '=' ? 3 : 2)
   }
-  return target
+  return value
 }
 
 /** JSON mode must hold even when parsing the flags failed. */
 function jsonRequested(argv: string[]): boolean {
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]
-    if (arg === '--') break
-    if (arg === '--json' || arg === '--output-format=json' || arg === '-fjson' || arg === '-f=json')
-      return true
-    if ((arg === '--output-format' || arg === '-f') && argv[i + 1] === 'json') return true
-  }
-  return false
+  const end = argv.indexOf('--')
+  return (
+    (end === -1 ? argv : argv.slice(0, end)).includes('--json') ||
+    rawFlagValue(argv, 'output-format', 'f') === 'json'
+  )
 }
