@@ -224,7 +224,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
         disableColors: this.flags['disable-colors'],
         json: this.jsonMode,
         toFile: this.sink.toFile,
-        isTTY: Boolean(stream.isTTY),
+        terminalHasColours: Boolean(stream.isTTY) && stream.hasColors(process.env),
         env: process.env,
       })
         ? ansi

@@ -23,12 +23,14 @@ export const plain: Style = {bold: same, dim: same, red: same, green: same, yell
 /**
  * Colour only for a human at a terminal: never for JSON or a file, never with
  * --disable-colors or NO_COLOR (which win over FORCE_COLOR), nor with FORCE_COLOR=0.
+ * Otherwise the terminal has colour when node says it does (`hasColors()`: not
+ * TERM=dumb, not an unnamed CI), the same judgement the prompts' `styleText` makes.
  */
 export function useColour(options: {
   disableColors: boolean
   json: boolean
   toFile: boolean
-  isTTY: boolean
+  terminalHasColours: boolean
   env: NodeJS.ProcessEnv
 }): boolean {
   if (options.disableColors || options.json || options.toFile) return false
@@ -37,7 +39,7 @@ export function useColour(options: {
   const force = options.env.FORCE_COLOR
   if (force === '0' || force === 'false') return false
   if (force !== undefined && force !== '') return true
-  return options.isTTY && options.env.TERM !== 'dumb'
+  return options.terminalHasColours
 }
 
 // Control characters, and the bidirectional controls that make text read in another order than it is.

@@ -419,6 +419,9 @@ describe('inherited options (PRODUCT.md §3), end to end', function () {
         ['--disable-colors', ['--disable-colors'], {}],
         ['--disable-colors with FORCE_COLOR', ['--disable-colors'], {FORCE_COLOR: '1'}],
         ['FORCE_COLOR=0', [], {FORCE_COLOR: '0'}],
+        ['TERM=dumb', [], {TERM: 'dumb'}],
+        // node judges a terminal under an unnamed CI to have no colour, and so do the prompts.
+        ['CI=true', [], {CI: 'true'}],
         ['--json', ['--json'], {}],
       ]
       for (const [what, flags, env] of plainTerminal) {
@@ -456,6 +459,13 @@ describe('inherited options (PRODUCT.md §3), end to end', function () {
           [],
           {NO_COLOR: '1', FORCE_COLOR: '1'},
           false,
+        ],
+        ['draws the prompt without colour under CI=true, like the report', [], {CI: 'true'}, false],
+        [
+          'colours the prompt under CI=true with FORCE_COLOR, like the report',
+          [],
+          {CI: 'true', FORCE_COLOR: '1'},
+          true,
         ],
       ]
       for (const [title, flags, env, coloured] of promptCases) {

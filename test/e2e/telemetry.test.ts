@@ -281,55 +281,32 @@ describe('telemetry (PRODUCT.md §7), end to end', function () {
       })
     }
 
-    it('does not slow a 1-user revoke down when the endpoint never answers (medians, measured)', async function () {
-      this.timeout(180_000)
+    // How much it costs in time is measured by `npm run bench:startup`; this checks the cause, without a clock.
+    it('does not wait for an endpoint that never answers: the command ends while the batch is still unanswered', async () => {
       const dir = await loggedIn()
       emulator.setFaults({telemetryHang: true})
       emulator.state.clearTelemetry()
-      const user = demoUsers()[5]._id
-      const timed = async (telemetry: 'on' | 'off'): Promise<number> => {
-        const started = process.hrtime.bigint()
-        const run: CliRun = await cli(dir, [
-          'users',
-          'revoke',
-          '-a',
-          'demo',
-          '-u',
-          user,
-          '--telemetry',
-          telemetry,
-        ])
-        const elapsed = Number(process.hrtime.bigint() - started) / 1e6
-        expect(run.code, run.stderr).to.equal(0)
-        return elapsed
-      }
 
-      await timed('off') // warm-up: file-system caches, first connection
-      const on: number[] = []
-      const off: number[] = []
-      for (let round = 0; round < 7; round++) {
-        // Alternate which goes first, so drift in the machine's load hits both alike.
-        if (round % 2 === 0) {
-          on.push(await timed('on'))
-          off.push(await timed('off'))
-        } else {
-          off.push(await timed('off'))
-          on.push(await timed('on'))
-        }
-      }
+      const run = await cli(dir, [
+        'users',
+        'revoke',
+        '-a',
+        'demo',
+        '-u',
+        demoUsers()[5]._id,
+        '--telemetry',
+        'on',
+      ])
+      // Had the command waited for an answer, the sender would have given up (closing its request) before the command ended.
+      const openWhenTheCommandEnded =
+        emulator.state.telemetry.length === 0 || emulator.state.hungTelemetry > 0
 
-      const medianOn = median(on)
-      const medianOff = median(off)
-      console.log(
-        `      telemetry on, endpoint never answers: median ${medianOn.toFixed(0)} ms [${on.map((ms) => ms.toFixed(0)).join(', ')}]\n` +
-          `      telemetry off:                        median ${medianOff.toFixed(0)} ms [${off.map((ms) => ms.toFixed(0)).join(', ')}]\n` +
-          `      ratio on/off: ${(medianOn / medianOff).toFixed(2)}`,
+      expect(run.code, run.stderr).to.equal(0)
+      expect(run.stdout).to.contain(demoUsers()[5]._id)
+      await batches(1)
+      expect(openWhenTheCommandEnded, 'the collector request was still open when the command ended').to.equal(
+        true,
       )
-      // The hung endpoint did receive the batches, so telemetry was really attempted by the "on" runs.
-      await batches(on.length)
-      // The sender gives up after 3 s: a run that waited for it would be seconds slower, far past this bound,
-      // which is generous only because a loaded machine makes single runs vary by half a second.
-      expect(medianOn, 'median with telemetry on (ms)').to.be.at.most(medianOff * 1.75 + 150)
     })
   })
 
@@ -422,12 +399,6 @@ describe('telemetry (PRODUCT.md §7), end to end', function () {
     })
   })
 })
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = Math.floor(sorted.length / 2)
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
-}
 
 /** A seed whose every identifying value is recognisable, to search the telemetry for. */
 function canarySeed() {

@@ -133,7 +133,12 @@ export function createEmulatorServer(state: EmulatorState, faults: FaultInjector
       }
       case 'POST telemetry': {
         state.telemetry.push(parseJson(req.headers['content-encoding'] === 'gzip' ? gunzip(body) : body))
-        if (faults.current.telemetryHang) return
+        if (faults.current.telemetryHang) {
+          // Never answered: counted as open until the sender gives up or its process ends.
+          state.hungTelemetry += 1
+          res.on('close', () => (state.hungTelemetry -= 1))
+          return
+        }
         return sendJson(res, 204)
       }
       case 'GET telemetry':

@@ -27,9 +27,12 @@ export interface RunOptions {
   timeoutMs?: number
 }
 
-/** Variables of the developer's shell that would change what the CLI does. */
+/**
+ * Variables of the developer's shell, or of the CI machine, that would change what
+ * the CLI does; CI, TERM and the like change whether node thinks a terminal has colour.
+ */
 const SCRUBBED =
-  /^(APPSERVICES_|MONGODB_ATLAS_|DO_NOT_TRACK$|NO_COLOR$|FORCE_COLOR$|DEBUG$|HTTPS?_PROXY$|NO_PROXY$|https?_proxy$|no_proxy$)/
+  /^(APPSERVICES_|MONGODB_ATLAS_|DO_NOT_TRACK$|NO_COLOR$|FORCE_COLOR$|NODE_DISABLE_COLORS$|CI$|TERM$|COLORTERM$|TERM_PROGRAM$|TMUX$|TEAMCITY_VERSION$|DEBUG$|HTTPS?_PROXY$|NO_PROXY$|https?_proxy$|no_proxy$)/
 
 export function cleanEnv(options: RunOptions): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {}
