@@ -3,16 +3,10 @@ import {Command, Errors, Flags, type Interfaces, toConfiguredId} from '@oclif/co
 import type {AdminApiClient} from './admin-api/client.js'
 import {type HttpOptions, requestTimeoutMs} from './admin-api/http.js'
 import {argumentsMayBeSecret, redactDebugArgs} from './debug-log.js'
-import {CliError, EXIT, InterruptedError, usageError} from './errors.js'
+import {CliError, describeFileError, EXIT, InterruptedError, usageError} from './errors.js'
 import {resolveBaseUrl} from './admin-api/base-url.js'
 import {writeJsonDocument} from './output/json-document.js'
-import {
-  describeWriteError,
-  writesInto,
-  openOutputTarget,
-  type OutputSink,
-  stdoutSink,
-} from './output/output-target.js'
+import {writesInto, openOutputTarget, type OutputSink, stdoutSink} from './output/output-target.js'
 import {createProgress, type Progress} from './output/progress.js'
 import {isInteractive} from './output/prompts.js'
 import {ansi, plain, printable, type Style, useColour} from './output/style.js'
@@ -192,9 +186,10 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     validateOutputFormat(this.flags['output-format'], this.helpHint())
     this.profiles = new ProfileStore(this.config.configDir, validateProfileName(this.flags.profile), {
       binName: this.config.bin,
+      configDirVariable: this.config.scopedEnvVarKey('CONFIG_DIR'),
     })
-    const target = this.flags['output-target']
-    if (target !== undefined && !target.trim())
+    const target = outputFile(this.flags['output-target'])
+    if (this.flags['output-target'] !== undefined && !this.flags['output-target'].trim())
       throw usageError('--output-target needs a file path', this.helpHint())
     // Every usage error comes before the output target is emptied, telemetry is sent or a profile is saved.
     this.checkFlags()
@@ -293,13 +288,10 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       const done = counts
         ? `; by then ${counts.revoked} revoked, ${counts.failed} failed, ${counts.skipped} skipped, and nothing more was started`
         : ''
-      throw new CliError(
-        `Cannot write the output to ${this.sink.name}: ${describeWriteError(error)}${done}`,
-        {
-          code: 'OutputWriteFailed',
-          cause: error,
-        },
-      )
+      throw new CliError(`Cannot write the output to ${this.sink.name}: ${describeFileError(error)}${done}`, {
+        code: 'OutputWriteFailed',
+        cause: error,
+      })
     }
   }
 
@@ -338,7 +330,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    */
   private async errorSink(): Promise<OutputSink> {
     if (this.sink.toFile) return this.sink
-    const target = this.flags?.['output-target'] ?? rawFlagValue(this.argv, 'output-target', 'o')
+    const target = outputFile(this.flags?.['output-target'] ?? rawFlagValue(this.argv, 'output-target', 'o'))
     if (!target?.trim() || (await writesInto(target, this.config.configDir))) return this.sink
     return openOutputTarget(target).catch(() => this.sink)
   }
@@ -424,11 +416,13 @@ function oneLine(message: string): string {
   return (
     message
       .split('\n')
-      .filter((line) => !/^See more help/.test(line.trim()))
+      .map((line) => line.trim())
+      .filter((line) => line && !/^See more help/.test(line))
       .join(' ')
-      .replace(/\s+/g, ' ')
       .replace(/^Error: /, '')
       .replace(/^Parsing (--\S+) /, 'Invalid value for $1: ')
+      // Quoted, so that a value with spaces (`--concurrency " 4"`) is shown as it was given.
+      .replace(/^(Invalid value for --[\w-]+: Expected an integer[^:]* but received: )(.*)$/, '$1"$2"')
       .replace(
         /^Expected (--[\w-]+)=(.*) to be one of: (.*)$/,
         'Invalid value for $1: "$2"; allowed values: $3',
@@ -466,6 +460,11 @@ function validateOutputFormat(format: string, helpHint: string): void {
       helpHint,
     )
   }
+}
+
+/** The file of `--output-target`; none for `-`, which is stdout, as it is to curl and tar. */
+function outputFile(target: string | undefined): string | undefined {
+  return target === '-' ? undefined : target
 }
 
 /**

@@ -43,3 +43,34 @@ export class InterruptedError extends CliError {
     super(message, {code: 'Interrupted', exit: EXIT.interrupted})
   }
 }
+
+/** Why a file or directory cannot be opened, read, written or made, in words. */
+export function describeFileError(failure: unknown): string {
+  const error = failure as NodeJS.ErrnoException
+  switch (error.code) {
+    case 'ENOENT':
+      return 'its directory does not exist'
+    case 'EISDIR':
+      return 'it is a directory'
+    case 'ENOTDIR':
+      return 'a part of its path is not a directory'
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied'
+    case 'EROFILE':
+      return 'the file is read-only'
+    case 'EROFS':
+      return 'read-only file system'
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return 'no space left on the device'
+    case 'EPIPE':
+      return 'the reading end was closed'
+    case 'ENXIO':
+      return 'it is a named pipe that nothing reads from'
+    case 'EFBIG':
+      return 'the file is too large'
+    default:
+      return error.code ?? error.message
+  }
+}

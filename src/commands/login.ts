@@ -53,6 +53,8 @@ export default class Login extends BaseCommand<typeof Login> {
 
   async run(): Promise<LoginResult> {
     const {baseUrl} = this
+    // A profile that cannot be saved fails before the server creates a session that would be lost.
+    await this.profiles.checkWritable()
     const publicKey = this.keys.public ?? (await this.ask('Public API key:', false))
     const privateKey = this.keys.private ?? (await this.ask('Private API key:', true))
     const http = await Http.create({baseUrl, signal: this.interruption.signal})

@@ -2,7 +2,7 @@ import {constants} from 'node:fs'
 import {type FileHandle, open, readdir, realpath, stat} from 'node:fs/promises'
 import {basename, dirname, join, resolve, sep} from 'node:path'
 
-import {CliError} from '../errors.js'
+import {CliError, describeFileError} from '../errors.js'
 
 /** Where a command's result goes: stdout, or the file of `--output-target`. */
 export interface OutputSink {
@@ -30,17 +30,20 @@ export const stdoutSink: OutputSink = {
  */
 export async function openOutputTarget(path: string): Promise<OutputSink> {
   let handle: FileHandle
+  let pipeProbe: FileHandle | undefined
   try {
     await refuseReadOnly(path)
-    await refuseUnreadPipe(path)
+    pipeProbe = await probeNamedPipe(path)
     handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600)
     if ((await handle.stat()).isFile()) await handle.chmod(0o600)
   } catch (error) {
-    const reason = describeWriteError(error)
+    const reason = describeFileError(error)
     throw new CliError(`Cannot write the output target ${path}: ${reason}`, {
       code: 'OutputTargetUnwritable',
       suggestion: 'choose a writable file path for --output-target',
     })
+  } finally {
+    await pipeProbe?.close()
   }
   return {
     toFile: true,
@@ -76,11 +79,13 @@ export async function writesInto(path: string, dir: string): Promise<boolean> {
 
 /**
  * Opening a named pipe for writing waits, unseen and beyond Ctrl-C's reach, until something reads it: a
- * pipe with no reader (ENXIO when opened without waiting) is refused instead. `-o >(cmd)` has its reader.
+ * pipe with no reader (ENXIO when opened without waiting) is refused instead. A pipe with a reader gets
+ * this handle, held open until the real one is: were it closed first, the reader would see the end of
+ * the data and go, and the real open would wait for a reader that never comes.
  */
-async function refuseUnreadPipe(path: string): Promise<void> {
-  if (!(await stat(path).catch(() => undefined))?.isFIFO()) return
-  await (await open(path, constants.O_WRONLY | constants.O_NONBLOCK)).close()
+async function probeNamedPipe(path: string): Promise<FileHandle | undefined> {
+  if (!(await stat(path).catch(() => undefined))?.isFIFO()) return undefined
+  return open(path, constants.O_WRONLY | constants.O_NONBLOCK)
 }
 
 /** Root may write anything; a file with no write bit is still meant to be left alone. */
@@ -88,34 +93,5 @@ async function refuseReadOnly(path: string): Promise<void> {
   const existing = await stat(path).catch(() => undefined)
   if (existing?.isFile() && (existing.mode & 0o222) === 0) {
     throw Object.assign(new Error('read-only'), {code: 'EROFILE'})
-  }
-}
-
-/** Why a path cannot be opened or written, in words. */
-export function describeWriteError(failure: unknown): string {
-  const error = failure as NodeJS.ErrnoException
-  switch (error.code) {
-    case 'ENOENT':
-      return 'its directory does not exist'
-    case 'EISDIR':
-      return 'it is a directory'
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied'
-    case 'EROFILE':
-      return 'the file is read-only'
-    case 'EROFS':
-      return 'read-only file system'
-    case 'ENOSPC':
-    case 'EDQUOT':
-      return 'no space left on the device'
-    case 'EPIPE':
-      return 'the reading end was closed'
-    case 'ENXIO':
-      return 'it is a named pipe that nothing reads from'
-    case 'EFBIG':
-      return 'the file is too large'
-    default:
-      return error.code ?? error.message
   }
 }

@@ -1,8 +1,9 @@
 import {randomBytes} from 'node:crypto'
-import {chmod, mkdir, readFile, rename, rm, stat, writeFile} from 'node:fs/promises'
-import {join} from 'node:path'
+import {constants} from 'node:fs'
+import {access, chmod, mkdir, readFile, rename, rm, stat, writeFile} from 'node:fs/promises'
+import {dirname, join} from 'node:path'
 
-import {CliError, usageError} from '../errors.js'
+import {CliError, describeFileError, usageError} from '../errors.js'
 
 /** The keys the official App Services CLI writes under a profile's name. */
 export interface Profile {
@@ -58,15 +59,18 @@ export class ProfileStore {
   readonly path: string
   /** The bin of the CLI that runs the plugin (the host's, inside a host), for the hints of errors. */
   readonly binName: string
+  /** The variable that moves the config directory (`<BIN>_CONFIG_DIR`), for the hints of errors. */
+  readonly configDirVariable?: string
 
   constructor(
     readonly configDir: string,
     readonly name: string,
-    options: {binName: string},
+    options: {binName: string; configDirVariable?: string},
   ) {
     validateProfileName(name)
     this.path = join(configDir, `${name}.yaml`)
     this.binName = options.binName
+    this.configDirVariable = options.configDirVariable
   }
 
   async load(): Promise<Profile> {
@@ -76,6 +80,22 @@ export class ProfileStore {
   /** Writes the profile; what this plugin does not know (keys, other sections) is kept as the file has it. */
   async save(profile: Profile): Promise<void> {
     await this.write(profile, await this.read())
+  }
+
+  /**
+   * Fails now, with the error a save would give, when the profile could not be saved: before a login
+   * creates a server session that could then not be kept. Creates the config directory.
+   */
+  async checkWritable(): Promise<void> {
+    toProfile((await this.read()).section, (why) => this.corrupt(why))
+    await this.makeDirectory()
+    try {
+      await access(this.configDir, constants.W_OK | constants.X_OK)
+      if ((await stat(this.path).catch(() => undefined))?.isDirectory())
+        throw Object.assign(new Error('a directory'), {code: 'EISDIR'})
+    } catch (error) {
+      throw this.unwritable(error)
+    }
   }
 
   async update(change: Partial<Record<keyof Profile, string | undefined>>): Promise<Profile> {
@@ -95,8 +115,9 @@ export class ProfileStore {
       text = await readFile(this.path, 'utf8')
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {document: {}, section: {}}
-      throw new CliError(`Cannot read profile ${this.path}: ${(error as Error).message}`, {
+      throw new CliError(`Cannot read profile ${this.path}: ${describeFileError(error)}`, {
         code: 'ProfileUnreadable',
+        suggestion: this.configDirHint(),
       })
     }
     await this.tightenPermissions()
@@ -111,10 +132,8 @@ export class ProfileStore {
     if (typeof doc !== 'object' || Array.isArray(doc)) throw this.corrupt('it is not a YAML mapping')
     const document = doc as Record<string, unknown>
     const section = document[this.name]
-    if (section === undefined || section === null) {
-      if (Object.keys(document).length === 0) return {document, section: {}}
-      throw this.corrupt(`it holds no "${this.name}" profile`)
-    }
+    // No section of this name (the file may hold other tools' sections): a profile not logged in yet.
+    if (section === undefined || section === null) return {document, section: {}}
     if (typeof section !== 'object' || Array.isArray(section))
       throw this.corrupt(`"${this.name}" is not a mapping`)
     return {document, section: section as Record<string, unknown>}
@@ -133,7 +152,7 @@ export class ProfileStore {
       {...document, [this.name]: Object.fromEntries([...known, ...others])},
       {quotingType: '"', lineWidth: -1},
     )
-    await mkdir(this.configDir, {recursive: true, mode: 0o700})
+    await this.makeDirectory()
     await this.tightenDirectory()
     const temporary = `${this.path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
     try {
@@ -141,10 +160,31 @@ export class ProfileStore {
       await rename(temporary, this.path)
     } catch (error) {
       await rm(temporary, {force: true})
-      throw new CliError(`Cannot write profile ${this.path}: ${(error as Error).message}`, {
+      throw this.unwritable(error)
+    }
+  }
+
+  private async makeDirectory(): Promise<void> {
+    try {
+      await makeDirectory(this.configDir)
+    } catch (error) {
+      // ENOENT with every parent there: a link to a missing place, or a file system that takes no directories.
+      const reason =
+        (error as NodeJS.ErrnoException).code === 'ENOENT'
+          ? 'it cannot be made there'
+          : describeFileError(error)
+      throw new CliError(`Cannot create the config directory ${this.configDir}: ${reason}`, {
         code: 'ProfileUnwritable',
+        suggestion: this.configDirHint(),
       })
     }
+  }
+
+  private unwritable(error: unknown): CliError {
+    return new CliError(`Cannot write profile ${this.path}: ${describeFileError(error)}`, {
+      code: 'ProfileUnwritable',
+      suggestion: this.configDirHint(),
+    })
   }
 
   private async tightenPermissions(): Promise<void> {
@@ -167,12 +207,39 @@ export class ProfileStore {
     }
   }
 
+  private configDirHint(): string {
+    const variable = this.configDirVariable ? `, or set ${this.configDirVariable} to one` : ''
+    return `make ${this.configDir} a directory you can write${variable}`
+  }
+
   private corrupt(why: string): CliError {
     const loginHint = loginCommand(this.binName, this.name)
     return new CliError(`Profile file ${this.path} is invalid: ${why}`, {
       code: 'ProfileInvalid',
       suggestion: `fix or delete the file, then run: ${loginHint}`,
     })
+  }
+}
+
+/**
+ * mkdir -p, one level at a time: node's recursive mkdir loops for ever where a directory cannot be made
+ * though its parent exists (ENOENT under /proc, or through a link to a missing place).
+ */
+async function makeDirectory(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, {mode: 0o700})
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'EEXIST') {
+      // A file, or a link to nothing, where the directory should be.
+      if (!(await stat(dir)).isDirectory())
+        throw Object.assign(new Error('not a directory'), {code: 'ENOTDIR'})
+      return
+    }
+    const parent = dirname(dir)
+    if (code !== 'ENOENT' || parent === dir || (await stat(parent).catch(() => undefined))) throw error
+    await makeDirectory(parent)
+    await mkdir(dir, {mode: 0o700})
   }
 }
 

@@ -1,5 +1,5 @@
 import {execFileSync} from 'node:child_process'
-import {chmodSync, existsSync, linkSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, linkSync, mkdirSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {expect} from 'chai'
@@ -76,6 +76,13 @@ function loggedIn(ctx: Context, name = 'default', keys: {privateKey?: string} = 
   })
 }
 
+/** Nothing reached the Admin API: no session was created there. */
+const noLogin = (ctx: Context) =>
+  expect(
+    ctx.emulator.state.requests.map((entry) => entry.path),
+    'requests',
+  ).to.deep.equal([])
+
 const revoke = (...args: string[]) => ['users', 'revoke', ...args]
 
 const CASES: Case[] = [
@@ -146,7 +153,7 @@ const CASES: Case[] = [
     args: revoke('-a', APP, '-u', USER, '--concurrency', '0'),
     exit: 2,
     code: 'UsageError',
-    error: /^Error: Invalid value for --concurrency: .*greater than or equal to 1 .*: 0$/,
+    error: /^Error: Invalid value for --concurrency: .*greater than or equal to 1 .*: "0"$/,
     hint: /users revoke --help/,
   },
   {
@@ -154,7 +161,15 @@ const CASES: Case[] = [
     args: revoke('-a', APP, '-u', USER, '--concurrency', '99'),
     exit: 2,
     code: 'UsageError',
-    error: /^Error: Invalid value for --concurrency: .*less than or equal to 32 .*: 99$/,
+    error: /^Error: Invalid value for --concurrency: .*less than or equal to 32 .*: "99"$/,
+    hint: /users revoke --help/,
+  },
+  {
+    name: '--concurrency " 4" (the value shown as given, spaces and all)',
+    args: revoke('-a', APP, '-u', USER, '--concurrency', ' 4'),
+    exit: 2,
+    code: 'UsageError',
+    error: /^Error: Invalid value for --concurrency: Expected an integer but received: " 4"$/,
     hint: /users revoke --help/,
   },
   {
@@ -298,13 +313,70 @@ const CASES: Case[] = [
     hint: /fix or delete the file, then run: appservices login$/,
   },
   {
-    name: 'a profile file for another profile name',
+    name: 'a profile file that holds only another section (not logged in, and left as it is)',
     args: revoke('-a', APP, '-u', USER, '--profile', 'ci'),
     setup: (ctx) => writeFileSync(join(ctx.configDir, 'ci.yaml'), 'staging:\n  public_api_key: abc\n'),
     exit: 1,
-    code: 'ProfileInvalid',
-    error: /^Error: Profile file .*ci\.yaml is invalid: it holds no "ci" profile$/,
-    hint: /appservices login --profile ci$/,
+    code: 'NotLoggedIn',
+    error: /^Error: You are not logged in with profile "ci"$/,
+    hint: /^Try: appservices login --profile ci /,
+    check: (ctx) =>
+      expect(readFileSync(join(ctx.configDir, 'ci.yaml'), 'utf8')).to.equal(
+        'staging:\n  public_api_key: abc\n',
+      ),
+  },
+  // A profile that cannot be saved: found before the login, so no server session is left behind.
+  {
+    name: 'login with a config directory that is a link to a missing place',
+    args: ['login', '--api-key', DEMO_KEYS.publicKey, '--private-api-key', DEMO_KEYS.privateKey],
+    noProfile: true,
+    env: (ctx) => ({APPSERVICES_CONFIG_DIR: join(ctx.work, 'dangling')}),
+    setup: (ctx) => symlinkSync(join(ctx.work, 'missing'), join(ctx.work, 'dangling')),
+    exit: 1,
+    code: 'ProfileUnwritable',
+    error: /^Error: Cannot create the config directory .*dangling: it cannot be made there$/,
+    hint: /^Try: make .*dangling a directory you can write, or set APPSERVICES_CONFIG_DIR to one$/,
+    check: noLogin,
+  },
+  ...(existsSync('/proc/self')
+    ? [
+        {
+          // node's own recursive mkdir spins there for ever, deaf to Ctrl-C.
+          name: 'login with a config directory under /proc (it cannot be made, and it is no hang)',
+          args: ['login', '--api-key', DEMO_KEYS.publicKey, '--private-api-key', DEMO_KEYS.privateKey],
+          noProfile: true,
+          env: () => ({APPSERVICES_CONFIG_DIR: '/proc/appservices-test/config'}),
+          exit: 1 as const,
+          code: 'ProfileUnwritable',
+          error:
+            /^Error: Cannot create the config directory \/proc\/appservices-test(\/config)?: it cannot be made there$/,
+          check: noLogin,
+          boundMs: 10_000,
+        },
+      ]
+    : []),
+  {
+    name: 'login with a config directory that is a file',
+    args: ['login', '--api-key', DEMO_KEYS.publicKey, '--private-api-key', DEMO_KEYS.privateKey],
+    noProfile: true,
+    env: (ctx) => ({APPSERVICES_CONFIG_DIR: join(ctx.work, 'file')}),
+    setup: (ctx) => writeFileSync(join(ctx.work, 'file'), 'not a directory\n'),
+    exit: 1,
+    code: 'ProfileUnreadable',
+    error: /^Error: Cannot read profile .*file\/default\.yaml: a part of its path is not a directory$/,
+    hint: /a directory you can write/,
+    check: noLogin,
+  },
+  {
+    name: 'login with a profile path that is a directory',
+    args: ['login', '--api-key', DEMO_KEYS.publicKey, '--private-api-key', DEMO_KEYS.privateKey],
+    noProfile: true,
+    setup: (ctx) => mkdirSync(join(ctx.configDir, 'default.yaml')),
+    exit: 1,
+    code: 'ProfileUnreadable',
+    error: /^Error: Cannot read profile .*default\.yaml: it is a directory$/,
+    hint: /a directory you can write/,
+    check: noLogin,
   },
   {
     name: 'no credentials at all',

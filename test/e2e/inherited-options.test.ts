@@ -1,5 +1,5 @@
 import {expect} from 'chai'
-import {spawn} from 'node:child_process'
+import {execFileSync, spawn} from 'node:child_process'
 import {chmodSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
@@ -269,6 +269,40 @@ describe('inherited options (PRODUCT.md §3), end to end', function () {
       expect(written).not.to.contain('Revoking sessions')
       expect(written).not.to.contain('\r')
       expect(exit.output).not.to.contain('Revoked sessions for 12 of 12 users')
+    })
+
+    it('writes the whole report into a named pipe that a reader has open', async () => {
+      const dir = scratch()
+      const fifo = join(dir, 'fifo')
+      execFileSync('mkfifo', [fifo])
+      // The shell opens the pipe once, then reads it to the end: had the CLI opened and closed it to check
+      // for a reader, this reader would stop at that first end, and the report would be lost (or the CLI hang).
+      const reader = spawn('sh', ['-c', 'echo >&2 ready; exec 3<"$1"; cat <&3', 'sh', fifo], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      let received = ''
+      reader.stdout.on('data', (chunk) => (received += chunk))
+      const readerDone = new Promise((resolve) => reader.on('close', resolve))
+      // Opening a pipe to read waits for a writer: give the shell a moment to be waiting there.
+      await new Promise((resolve) => reader.stderr.once('data', resolve))
+      await new Promise((resolve) => setTimeout(resolve, 300))
+
+      const result = await revoke(['-u', users()[2]._id, '--json', '-o', fifo], {timeoutMs: 15_000})
+      await readerDone
+
+      expect(result.code, result.stderr).to.equal(0)
+      expect(result.stdout).to.equal('')
+      expect(JSON.parse(received).summary).to.deep.include({matched: 1, revoked: 1})
+    })
+
+    it('takes - as stdout, as curl and tar do, and leaves no file named -', async () => {
+      const dir = scratch()
+
+      const result = await revoke(['-u', users()[3]._id, '--json', '-o', '-'], {cwd: dir})
+
+      expect(result.code, result.stderr).to.equal(0)
+      expect(JSON.parse(result.stdout).summary).to.deep.include({matched: 1, revoked: 1})
+      expect(readdirSync(dir)).to.deep.equal([])
     })
   })
 

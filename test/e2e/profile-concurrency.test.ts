@@ -157,6 +157,32 @@ describe('profiles: concurrent commands and file permissions', function () {
     expect(whole.other_tool, 'another section of the file').to.deep.equal({setting: 1})
   })
 
+  it('logs in to a profile file that holds only other sections, adding its own and keeping theirs', async () => {
+    const file = join(config.path, 'ci.yaml')
+    writeFileSync(file, 'staging:\n  public_api_key: abc\nci: null\n', {mode: 0o600})
+
+    const before = await runCli(['whoami', '--profile', 'ci'], {configDir: config.path, emulator})
+    const run = await runCli(
+      [
+        'login',
+        '--profile',
+        'ci',
+        '--api-key',
+        DEMO_KEYS.publicKey,
+        '--private-api-key',
+        DEMO_KEYS.privateKey,
+      ],
+      {configDir: config.path, emulator},
+    )
+
+    expect(before.code, before.stderr).to.equal(0)
+    expect(before.stdout).to.include('Profile ci is not logged in')
+    expect(run.code, run.stderr).to.equal(0)
+    const whole = parse(readFileSync(file, 'utf8')) as Record<string, Record<string, unknown>>
+    expect(whole.staging).to.deep.equal({public_api_key: 'abc'})
+    expect(whole.ci).to.deep.include({public_api_key: DEMO_KEYS.publicKey})
+  })
+
   it('tightens an existing profile file with looser permissions to 0600', async () => {
     chmodSync(profilePath(), 0o644)
     const run = await runCli(['whoami'], {configDir: config.path, emulator})

@@ -23,6 +23,8 @@ export interface RunOptions {
   /** Extra environment; undefined values are removed. */
   env?: Record<string, string | undefined>
   stdin?: string
+  /** The working directory (the test's own by default). */
+  cwd?: string
   /** Kill the process after this long (the test then fails on `signal`). */
   timeoutMs?: number
 }
@@ -54,6 +56,7 @@ export function runCli(args: string[], options: RunOptions): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       env: cleanEnv(options),
+      cwd: options.cwd,
       stdio: ['pipe', 'pipe', 'pipe'],
     })
     let stdout = ''
