@@ -208,6 +208,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (target) this.sink = await openOutputTarget(target)
     // The prompts (node:util styleText) read the environment, where FORCE_COLOR beats NO_COLOR: make
     // --disable-colors and NO_COLOR reach them, winning over FORCE_COLOR as they do here.
+    // An empty NO_COLOR is no request (no-color.org), though node, and so the prompts, would read it as one.
+    if (process.env.NO_COLOR === '') delete process.env.NO_COLOR
     if (this.flags['disable-colors'] || process.env.NO_COLOR) {
       process.env.NO_COLOR = '1'
       delete process.env.FORCE_COLOR
@@ -293,6 +295,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
         cause: error,
       })
     }
+  }
+
+  /**
+   * Installed or linked into a host, the plugin runs its own copy of @oclif/core: the host's error handler
+   * does not know this copy's ExitError for one and would print it ("Error: EEXIT: 1"), so it is told to skip it.
+   */
+  public exit(code = 0): never {
+    throw Object.assign(new Errors.ExitError(code), {skipOclifErrorHandling: true})
   }
 
   protected async catch(error: Error & {exitCode?: number}): Promise<never> {
@@ -422,7 +432,7 @@ function oneLine(message: string): string {
       .replace(/^Error: /, '')
       .replace(/^Parsing (--\S+) /, 'Invalid value for $1: ')
       // Quoted, so that a value with spaces (`--concurrency " 4"`) is shown as it was given.
-      .replace(/^(Invalid value for --[\w-]+: Expected an integer[^:]* but received: )(.*)$/, '$1"$2"')
+      .replace(/^(Invalid value for --[\w-]+: Expected an integer[^:]* but received:) ?(.*)$/, '$1 "$2"')
       .replace(
         /^Expected (--[\w-]+)=(.*) to be one of: (.*)$/,
         'Invalid value for $1: "$2"; allowed values: $3',

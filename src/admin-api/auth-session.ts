@@ -11,6 +11,8 @@ export interface AuthSessionOptions {
   save?: (tokens: Tokens) => Promise<void>
   /** The `login` command line to suggest, e.g. `appservices login --profile ci`. */
   loginHint: string
+  /** What to check when `keys` are refused, where they came from somewhere else than the user's typing. */
+  keysHint?: string
 }
 
 /**
@@ -62,7 +64,8 @@ export class AuthSession {
         const refreshed = await this.refresh(this.tokens.refreshToken)
         if (refreshed) return await this.adopt({...this.tokens, accessToken: refreshed})
       }
-      if (this.options.keys) return await this.adopt(await login(this.options.http, this.options.keys))
+      if (this.options.keys)
+        return await this.adopt(await login(this.options.http, this.options.keys, this.options.keysHint))
       throw this.notLoggedIn('Your session has expired')
     } catch (error) {
       // With a saved session, a failed renewal means "log in again"; without one, the login's own error says more.
@@ -110,7 +113,11 @@ export class AuthSession {
 }
 
 /** POST /auth/providers/mongodb-cloud/login; never retried, since login is not idempotent. */
-export async function login(http: Http, keys: ApiKeys): Promise<Tokens> {
+export async function login(
+  http: Http,
+  keys: ApiKeys,
+  keysHint = 'check the public and private API key of your Atlas programmatic API key',
+): Promise<Tokens> {
   try {
     const {body} = await http.send({
       method: 'POST',
@@ -128,7 +135,7 @@ export async function login(http: Http, keys: ApiKeys): Promise<Tokens> {
       throw new ApiError(`Login failed: ${error.message}`, {
         code: 'InvalidCredentials',
         status: error.status,
-        suggestion: 'check the public and private API key of your Atlas programmatic API key',
+        suggestion: keysHint,
       })
     }
     throw error

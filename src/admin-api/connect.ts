@@ -5,6 +5,9 @@ import {AdminApiClient} from './client.js'
 import {Http, type HttpOptions} from './http.js'
 import type {ApiKeys} from './types.js'
 
+const PUBLIC_VAR = 'MONGODB_ATLAS_PUBLIC_API_KEY'
+const PRIVATE_VAR = 'MONGODB_ATLAS_PRIVATE_API_KEY'
+
 export interface ConnectOptions {
   store: ProfileStore
   profile: Profile
@@ -31,9 +34,12 @@ export async function connect(options: ConnectOptions): Promise<AdminApiClient> 
     const elsewhere = profileFor(profile, baseUrl)
       ? ''
       : ` to ${baseUrl} (the profile's session is for ${profile.realm_base_url})`
-    throw new CliError(`${who}${elsewhere}`, {
+    // One of the pair set is a mistake worth naming, not a plain "not logged in".
+    const [pub, priv] = [env.MONGODB_ATLAS_PUBLIC_API_KEY?.trim(), env.MONGODB_ATLAS_PRIVATE_API_KEY?.trim()]
+    const half = pub && !priv ? PRIVATE_VAR : priv && !pub ? PUBLIC_VAR : undefined
+    throw new CliError(`${who}${elsewhere}${half ? `, and ${half} is not set` : ''}`, {
       code: 'NotLoggedIn',
-      suggestion: `${loginHint} (or set MONGODB_ATLAS_PUBLIC_API_KEY and MONGODB_ATLAS_PRIVATE_API_KEY)`,
+      suggestion: `${loginHint} (or set ${PUBLIC_VAR} and ${PRIVATE_VAR})`,
     })
   }
   const saved = credentials.source === 'profile'
@@ -48,6 +54,7 @@ export async function connect(options: ConnectOptions): Promise<AdminApiClient> 
         }
       : undefined,
     loginHint,
+    keysHint: credentials.keysFromEnvironment ? `check ${PUBLIC_VAR} and ${PRIVATE_VAR}` : undefined,
   })
   return new AdminApiClient(http, session)
 }
@@ -56,6 +63,8 @@ export async function connect(options: ConnectOptions): Promise<AdminApiClient> 
 export interface Credentials {
   source: 'profile' | 'environment'
   keys?: ApiKeys
+  /** The key pair is the environment's (a profile with a session but no keys of its own may use it too). */
+  keysFromEnvironment: boolean
 }
 
 /**
@@ -70,10 +79,14 @@ export function findCredentials(
   baseUrl: string,
 ): Credentials | undefined {
   const profileKeys = keyPair(profile.public_api_key, profile.private_api_key)
-  const envKeys = keyPair(env.MONGODB_ATLAS_PUBLIC_API_KEY, env.MONGODB_ATLAS_PRIVATE_API_KEY)
+  const envKeys = keyPair(env[PUBLIC_VAR], env[PRIVATE_VAR])
   if ((profile.refresh_token || profileKeys) && profileFor(profile, baseUrl))
-    return {source: 'profile', keys: profileKeys ?? envKeys}
-  return envKeys ? {source: 'environment', keys: envKeys} : undefined
+    return {
+      source: 'profile',
+      keys: profileKeys ?? envKeys,
+      keysFromEnvironment: !profileKeys && Boolean(envKeys),
+    }
+  return envKeys ? {source: 'environment', keys: envKeys, keysFromEnvironment: true} : undefined
 }
 
 /** The profile's session belongs to this base URL (a profile that names none was written for any). */

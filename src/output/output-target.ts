@@ -1,5 +1,5 @@
 import {constants} from 'node:fs'
-import {type FileHandle, open, readdir, realpath, stat} from 'node:fs/promises'
+import {type FileHandle, open, readdir, readlink, realpath, stat} from 'node:fs/promises'
 import {basename, dirname, join, resolve, sep} from 'node:path'
 
 import {CliError, describeFileError} from '../errors.js'
@@ -63,9 +63,11 @@ export async function openOutputTarget(path: string): Promise<OutputSink> {
 export async function writesInto(path: string, dir: string): Promise<boolean> {
   const real = (p: string) => realpath(p).catch(() => resolve(p))
   const home = await real(dir)
-  const target = await realpath(path).catch(async () =>
-    join(await real(dirname(resolve(path))), basename(path)),
-  )
+  const target = await realpath(path).catch(async () => {
+    // Not there yet, or a link to a file not there yet: opening it creates the file the link names.
+    const file = await linkTarget(resolve(path))
+    return join(await real(dirname(file)), basename(file))
+  })
   const parent = dirname(target)
   if (parent === home || parent.startsWith(home + sep)) return true
   const file = await stat(path).catch(() => undefined)
@@ -75,6 +77,18 @@ export async function writesInto(path: string, dir: string): Promise<boolean> {
     if (other?.ino === file.ino && other.dev === file.dev) return true
   }
   return false
+}
+
+/** Where a chain of symbolic links ends, though the file at its end may not exist. */
+async function linkTarget(path: string): Promise<string> {
+  let current = path
+  // As many hops as Linux follows (ELOOP past 40).
+  for (let hop = 0; hop < 40; hop++) {
+    const link = await readlink(current).catch(() => undefined)
+    if (link === undefined) return current
+    current = resolve(dirname(current), link)
+  }
+  return current
 }
 
 /**

@@ -1,6 +1,5 @@
 import {randomBytes} from 'node:crypto'
-import {constants} from 'node:fs'
-import {access, chmod, mkdir, readFile, rename, rm, stat, writeFile} from 'node:fs/promises'
+import {chmod, mkdir, readFile, rename, rm, stat, writeFile} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
 
 import {CliError, describeFileError, usageError} from '../errors.js'
@@ -89,13 +88,14 @@ export class ProfileStore {
   async checkWritable(): Promise<void> {
     toProfile((await this.read()).section, (why) => this.corrupt(why))
     await this.makeDirectory()
+    // Only a real write tells: root passes every access() check, and /proc or /sys take no new files.
+    const probe = this.temporaryPath()
     try {
-      await access(this.configDir, constants.W_OK | constants.X_OK)
-      if ((await stat(this.path).catch(() => undefined))?.isDirectory())
-        throw Object.assign(new Error('a directory'), {code: 'EISDIR'})
+      await writeFile(probe, '', {mode: 0o600, flag: 'wx'})
     } catch (error) {
       throw this.unwritable(error)
     }
+    await rm(probe, {force: true})
   }
 
   async update(change: Partial<Record<keyof Profile, string | undefined>>): Promise<Profile> {
@@ -154,7 +154,7 @@ export class ProfileStore {
     )
     await this.makeDirectory()
     await this.tightenDirectory()
-    const temporary = `${this.path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+    const temporary = this.temporaryPath()
     try {
       await writeFile(temporary, text, {mode: 0o600})
       await rename(temporary, this.path)
@@ -180,8 +180,18 @@ export class ProfileStore {
     }
   }
 
+  /** A file beside the profile, unique to this write: it is renamed over the profile, or removed. */
+  private temporaryPath(): string {
+    return `${this.path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+  }
+
   private unwritable(error: unknown): CliError {
-    return new CliError(`Cannot write profile ${this.path}: ${describeFileError(error)}`, {
+    // ENOENT in a directory that is there: a file system that takes no new files (/proc).
+    const reason =
+      (error as NodeJS.ErrnoException).code === 'ENOENT'
+        ? 'files cannot be made there'
+        : describeFileError(error)
+    return new CliError(`Cannot write profile ${this.path}: ${reason}`, {
       code: 'ProfileUnwritable',
       suggestion: this.configDirHint(),
     })

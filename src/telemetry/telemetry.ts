@@ -67,12 +67,16 @@ export class Telemetry {
     if (this.events.length === 0) return
     const payload = JSON.stringify({events: this.events.splice(0)})
     try {
-      // The batch travels as an argument: it is small, holds nothing secret, and needs no open pipe.
+      // The batch travels in the sender's environment: it is small, needs no open pipe, and `ps` does not show it.
       const sender = fileURLToPath(new URL('send.js', import.meta.url))
-      const child = spawn(process.execPath, [sender, this.endpoint, payload], {
+      const child = spawn(process.execPath, [sender], {
         detached: true,
         stdio: 'ignore',
-        env: {PATH: process.env.PATH ?? ''},
+        env: {
+          PATH: process.env.PATH ?? '',
+          APPSERVICES_TELEMETRY_SEND_URL: this.endpoint,
+          APPSERVICES_TELEMETRY_SEND_BATCH: payload,
+        },
       })
       child.on('error', () => {})
       child.unref()

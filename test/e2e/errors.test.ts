@@ -353,6 +353,18 @@ const CASES: Case[] = [
           check: noLogin,
           boundMs: 10_000,
         },
+        {
+          // There, and root passes access(): only a write shows that it takes no files.
+          name: 'login with /proc as the config directory',
+          args: ['login', '--api-key', DEMO_KEYS.publicKey, '--private-api-key', DEMO_KEYS.privateKey],
+          noProfile: true,
+          env: () => ({APPSERVICES_CONFIG_DIR: '/proc'}),
+          exit: 1 as const,
+          code: 'ProfileUnwritable',
+          error:
+            /^Error: Cannot write profile \/proc\/default\.yaml: (files cannot be made there|permission denied)$/,
+          check: noLogin,
+        },
       ]
     : []),
   {
@@ -418,7 +430,17 @@ const CASES: Case[] = [
     exit: 1,
     code: 'InvalidCredentials',
     error: /^Error: Login failed: invalid username\/password \(HTTP 401\)$/,
-    hint: /check the public and private API key/,
+    hint: /^Try: check MONGODB_ATLAS_PUBLIC_API_KEY and MONGODB_ATLAS_PRIVATE_API_KEY$/,
+  },
+  {
+    name: 'only the public key of the pair in the environment',
+    args: revoke('-a', APP, '-u', USER),
+    noProfile: true,
+    env: () => ({MONGODB_ATLAS_PUBLIC_API_KEY: DEMO_KEYS.publicKey}),
+    exit: 1,
+    code: 'NotLoggedIn',
+    error: /^Error: You are not logged in, and MONGODB_ATLAS_PRIVATE_API_KEY is not set$/,
+    hint: /^Try: appservices login \(or set MONGODB_ATLAS_PUBLIC_API_KEY and MONGODB_ATLAS_PRIVATE_API_KEY\)$/,
   },
   {
     name: 'an expired refresh token in a named profile (hint names --profile)',
@@ -736,6 +758,19 @@ const CASES: Case[] = [
       /^Error: --output-target .*link\.yaml writes into the config directory, where it could replace a profile$/,
     check: (ctx) =>
       expect(readFileSync(join(ctx.configDir, 'default.yaml'), 'utf8')).to.include('refresh_token'),
+  },
+  {
+    name: '-o through a symbolic link to a profile not there yet (it would create one)',
+    args: (ctx) => revoke('-a', APP, '-u', USER, '-o', join(ctx.work, 'dangling')),
+    setup: (ctx) => {
+      symlinkSync(join(ctx.work, 'hop'), join(ctx.work, 'dangling'))
+      symlinkSync(join(ctx.configDir, 'zzz.yaml'), join(ctx.work, 'hop'))
+    },
+    exit: 2,
+    code: 'UsageError',
+    error:
+      /^Error: --output-target .*dangling writes into the config directory, where it could replace a profile$/,
+    check: (ctx) => expect(existsSync(join(ctx.configDir, 'zzz.yaml')), 'zzz.yaml').to.equal(false),
   },
   {
     name: '-o as a hard link to the profile',

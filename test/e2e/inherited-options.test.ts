@@ -448,6 +448,17 @@ describe('inherited options (PRODUCT.md §3), end to end', function () {
         expect(result.output).to.contain(`${ESC}[32myes${ESC}[39m`)
       })
 
+      it('colours the report with an empty NO_COLOR, which asks for nothing (no-color.org)', async () => {
+        const result = await rawTerminal(['users', 'revoke', '-a', 'demo', '-u', users()[6]._id], {
+          configDir: config.path,
+          emulator,
+          env: {NO_COLOR: ''},
+        })
+
+        expect(result.code, result.output).to.equal(0)
+        expect(result.output).to.contain(`${ESC}[32myes${ESC}[39m`)
+      })
+
       const plainTerminal: [string, string[], Record<string, string>][] = [
         ['NO_COLOR', [], {NO_COLOR: '1'}],
         ['--disable-colors', ['--disable-colors'], {}],

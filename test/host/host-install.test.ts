@@ -205,6 +205,39 @@ describe('the plugin in real oclif hosts', function () {
           )
         })
 
+        // Installed or linked, the plugin runs its own copy of @oclif/core, whose exits the host's handler
+        // would not know for its own and would print as "Error: EEXIT: 1".
+        it("prints its errors in its own one-line form, with nothing added by the host's error handler", async () => {
+          const usage = await host.run(['users', 'revoke', '--no-such-flag'])
+          expect(usage.code, show(usage)).to.equal(2)
+          expect(usage.stderr).to.equal(
+            `Error: Nonexistent flag: --no-such-flag\nTry: ${bin} users revoke --help\n`,
+          )
+
+          const failure = await host.run(['users', 'revoke', '--app', 'no-such-app', '--user', userIds[0]], {
+            env: ATLAS_KEYS,
+          })
+          expect(failure.code, show(failure)).to.equal(1)
+          expect(failure.stderr).to.match(
+            /^Error: No app matches "no-such-app" in \d+ projects?\nTry: [^\n]+\n$/,
+          )
+
+          const partial = await host.run(
+            ['users', 'revoke', '--app', 'demo-abcde', '--user', 'f'.repeat(24)],
+            {
+              env: ATLAS_KEYS,
+            },
+          )
+          expect(partial.code, show(partial)).to.equal(1)
+          expect(partial.stdout).to.include('user not found')
+          expect(partial.stderr).to.equal('')
+
+          const help = await host.run(['users', 'revoke', '-h'])
+          expect(help.code, show(help)).to.equal(0)
+          expect(help.stdout).to.include('--concurrency')
+          expect(help.stderr).to.equal('')
+        })
+
         if (arrival === 'install') {
           it('installs without warnings', () => {
             // plugin-plugins checks that every entry of `files` exists: a negated glob there is reported as missing.
