@@ -152,6 +152,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
         baseUrl: options.baseUrl ?? this.baseUrl,
         env: process.env,
         binName: this.config.bin,
+        warn: (message) => this.notice(printable(message)),
         http: {
           maxSockets: (options.concurrency ?? 8) + 2,
           retries: options.retries,
@@ -362,6 +363,16 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     await super.finally(error)
   }
 
+  /** oclif's "but received: 4" has lost the value's spaces and newlines: the value from the command line, quoted. */
+  private withValueAsGiven(message: string): string {
+    const received = /^(Invalid value for --([\w-]+): .* but received:)/.exec(message)
+    if (!received) return message
+    const name = received[2]
+    const char = ({...this.ctor.baseFlags, ...this.ctor.flags} as Record<string, {char?: string}>)[name]?.char
+    const value = rawFlagValue(this.argv, name, char)
+    return value === undefined ? message : `${received[1]} ${JSON.stringify(value)}`
+  }
+
   private toCliError(error: Error): CliError {
     if (error instanceof InterruptedError) return error
     // After Ctrl-C or SIGTERM, what fails next (most often the aborted request) is the interruption's doing: 130, not 1.
@@ -373,7 +384,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const parseError = error as Error & {parse?: unknown; oclif?: {exit?: number}}
     // A flag's own parse() failing arrives as a plain Error that oclif renamed "Parsing --flag ...".
     if (parseError.parse || parseError.oclif?.exit === 2 || error.message.startsWith('Parsing --')) {
-      return usageError(oneLine(error.message), this.helpHint())
+      return usageError(this.withValueAsGiven(oneLine(error.message)), this.helpHint())
     }
     return new CliError(error.message.split('\n')[0] || 'Unexpected error', {
       code: 'UnexpectedError',
@@ -431,8 +442,6 @@ function oneLine(message: string): string {
       .join(' ')
       .replace(/^Error: /, '')
       .replace(/^Parsing (--\S+) /, 'Invalid value for $1: ')
-      // Quoted, so that a value with spaces (`--concurrency " 4"`) is shown as it was given.
-      .replace(/^(Invalid value for --[\w-]+: Expected an integer[^:]* but received:) ?(.*)$/, '$1 "$2"')
       .replace(
         /^Expected (--[\w-]+)=(.*) to be one of: (.*)$/,
         'Invalid value for $1: "$2"; allowed values: $3',
@@ -481,14 +490,14 @@ function outputFile(target: string | undefined): string | undefined {
  * A flag's value read from the raw command line, for when oclif could not parse
  * it: `--name V`, `--name=V`, `-c V`, `-cV` or `-c=V`; the last one given wins.
  */
-function rawFlagValue(argv: string[], name: string, char: string): string | undefined {
+function rawFlagValue(argv: string[], name: string, char?: string): string | undefined {
   let value: string | undefined
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
     if (arg === '--') break
-    if (arg === `--${name}` || arg === `-${char}`) value = argv[++i]
+    if (arg === `--${name}` || (char && arg === `-${char}`)) value = argv[++i]
     else if (arg.startsWith(`--${name}=`)) value = arg.slice(name.length + 3)
-    else if (arg.startsWith(`-${char}`) && arg.length > 2) value = arg.slice(arg[2] === '=' ? 3 : 2)
+    else if (char && arg.startsWith(`-${char}`) && arg.length > 2) value = arg.slice(arg[2] === '=' ? 3 : 2)
   }
   return value
 }

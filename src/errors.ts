@@ -45,8 +45,9 @@ export class InterruptedError extends CliError {
 }
 
 /** Why a file or directory cannot be opened, read, written or made, in words. */
-export function describeFileError(failure: unknown): string {
+export function describeFileError(failure: unknown, words: {ENOENT?: string} = {}): string {
   const error = failure as NodeJS.ErrnoException
+  if (error.code === 'ENOENT' && words.ENOENT) return words.ENOENT
   switch (error.code) {
     case 'ENOENT':
       return 'its directory does not exist'
@@ -54,6 +55,8 @@ export function describeFileError(failure: unknown): string {
       return 'it is a directory'
     case 'ENOTDIR':
       return 'a part of its path is not a directory'
+    case 'ELOOP':
+      return 'its symbolic links go round in a loop'
     case 'EACCES':
     case 'EPERM':
       return 'permission denied'

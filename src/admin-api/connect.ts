@@ -16,6 +16,8 @@ export interface ConnectOptions {
   binName: string
   /** How to reach the Admin API; the signal aborts the requests in flight. */
   http?: Omit<HttpOptions, 'baseUrl'>
+  /** Tells the person at the terminal (stderr) what went wrong but did not stop the command. */
+  warn: (message: string) => void
 }
 
 /**
@@ -35,7 +37,7 @@ export async function connect(options: ConnectOptions): Promise<AdminApiClient> 
       ? ''
       : ` to ${baseUrl} (the profile's session is for ${profile.realm_base_url})`
     // One of the pair set is a mistake worth naming, not a plain "not logged in".
-    const [pub, priv] = [env.MONGODB_ATLAS_PUBLIC_API_KEY?.trim(), env.MONGODB_ATLAS_PRIVATE_API_KEY?.trim()]
+    const [pub, priv] = [env[PUBLIC_VAR]?.trim(), env[PRIVATE_VAR]?.trim()]
     const half = pub && !priv ? PRIVATE_VAR : priv && !pub ? PUBLIC_VAR : undefined
     throw new CliError(`${who}${elsewhere}${half ? `, and ${half} is not set` : ''}`, {
       code: 'NotLoggedIn',
@@ -50,7 +52,15 @@ export async function connect(options: ConnectOptions): Promise<AdminApiClient> 
     keys: credentials.keys,
     save: saved
       ? async (tokens) => {
-          await store.update({access_token: tokens.accessToken, refresh_token: tokens.refreshToken})
+          try {
+            await store.update({access_token: tokens.accessToken, refresh_token: tokens.refreshToken})
+          } catch (error) {
+            // A read-only profile (mounted so in CI) must not fail every run once its token expires.
+            if (!(error instanceof CliError)) throw error
+            options.warn(
+              `Warning: the renewed session could not be saved (${error.message}); this run goes on with it`,
+            )
+          }
         }
       : undefined,
     loginHint,

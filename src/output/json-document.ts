@@ -12,10 +12,11 @@ export async function writeJsonDocument(
 ): Promise<void> {
   let buffer = ''
   let wroteAt = Date.now()
-  // Written in 64 KiB chunks, and at least every second: a slow streamed run shows its progress in the file.
+  // In chunks of up to 64 KiB, and at least every 0.1 s as results come: a slow run shows its progress in the
+  // file, and a reader that went away (`| head`) is noticed before many more logouts start.
   const emit = async (text: string) => {
     buffer += text
-    if (buffer.length >= 64 * 1024 || Date.now() - wroteAt >= 1000) {
+    if (buffer.length >= 64 * 1024 || Date.now() - wroteAt >= 100) {
       const chunk = buffer
       buffer = ''
       wroteAt = Date.now()

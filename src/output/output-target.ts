@@ -18,10 +18,21 @@ export const stdoutSink: OutputSink = {
   name: 'stdout',
   write: (text) =>
     new Promise((resolve, reject) => {
-      process.stdout.write(text, (error) => (error ? reject(error) : resolve()))
+      // oclif's 'error' listener on stdout rethrows all but EPIPE, so a full disk would end the process with a
+      // stack trace: while writing, the failure is this callback's alone. After one, the stream is done for.
+      const listeners = process.stdout.listeners('error') as ((error: Error) => void)[]
+      process.stdout.removeAllListeners('error').on('error', ignore)
+      process.stdout.write(text, (error) => {
+        if (error) return reject(error)
+        process.stdout.off('error', ignore)
+        for (const listener of listeners) process.stdout.on('error', listener)
+        resolve()
+      })
     }),
   close: async () => {},
 }
+
+const ignore = () => {}
 
 /**
  * Opens PATH before the command changes anything, so an unwritable path fails
@@ -29,29 +40,33 @@ export const stdoutSink: OutputSink = {
  * leaves exactly one document, and a regular file is made 0600.
  */
 export async function openOutputTarget(path: string): Promise<OutputSink> {
-  let handle: FileHandle
+  let handle: FileHandle | undefined
   let pipeProbe: FileHandle | undefined
   try {
-    await refuseReadOnly(path)
-    pipeProbe = await probeNamedPipe(path)
+    const existing = await stat(path).catch(() => undefined)
+    // Root may write anything; a file with no write bit is still meant to be left alone.
+    if (existing?.isFile() && (existing.mode & 0o222) === 0)
+      throw Object.assign(new Error('read-only'), {code: 'EROFILE'})
+    if (existing?.isFIFO()) pipeProbe = await probeNamedPipe(path)
     handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600)
     if ((await handle.stat()).isFile()) await handle.chmod(0o600)
   } catch (error) {
-    const reason = describeFileError(error)
-    throw new CliError(`Cannot write the output target ${path}: ${reason}`, {
+    await handle?.close()
+    throw new CliError(`Cannot write the output target ${path}: ${describeFileError(error)}`, {
       code: 'OutputTargetUnwritable',
       suggestion: 'choose a writable file path for --output-target',
     })
   } finally {
     await pipeProbe?.close()
   }
+  const opened = handle
   return {
     toFile: true,
     name: path,
     write: async (text) => {
-      await handle.write(text)
+      await opened.write(text)
     },
-    close: () => handle.close(),
+    close: () => opened.close(),
   }
 }
 
@@ -61,13 +76,9 @@ export async function openOutputTarget(path: string): Promise<OutputSink> {
  * through a symbolic link, or as a hard link to one of its files.
  */
 export async function writesInto(path: string, dir: string): Promise<boolean> {
-  const real = (p: string) => realpath(p).catch(() => resolve(p))
   const home = await real(dir)
-  const target = await realpath(path).catch(async () => {
-    // Not there yet, or a link to a file not there yet: opening it creates the file the link names.
-    const file = await linkTarget(resolve(path))
-    return join(await real(dirname(file)), basename(file))
-  })
+  // Not there yet, or a link to a file not there yet: opening it creates the file at the end of the links.
+  const target = await realpath(path).catch(() => linkTarget(path))
   const parent = dirname(target)
   if (parent === home || parent.startsWith(home + sep)) return true
   const file = await stat(path).catch(() => undefined)
@@ -79,33 +90,29 @@ export async function writesInto(path: string, dir: string): Promise<boolean> {
   return false
 }
 
-/** Where a chain of symbolic links ends, though the file at its end may not exist. */
+/** The real path, or the path made absolute when it is not there. */
+const real = (path: string) => realpath(path).catch(() => resolve(path))
+
+/**
+ * Where a path that does not resolve leads: its directory resolved as the kernel would (`link/..` is the
+ * link target's parent), then each symbolic link followed from the real directory it lies in.
+ */
 async function linkTarget(path: string): Promise<string> {
-  let current = path
+  let current = join(await real(dirname(path)), basename(path))
   // As many hops as Linux follows (ELOOP past 40).
   for (let hop = 0; hop < 40; hop++) {
     const link = await readlink(current).catch(() => undefined)
     if (link === undefined) return current
-    current = resolve(dirname(current), link)
+    const next = resolve(dirname(current), link)
+    current = join(await real(dirname(next)), basename(next))
   }
   return current
 }
 
 /**
- * Opening a named pipe for writing waits, unseen and beyond Ctrl-C's reach, until something reads it: a
- * pipe with no reader (ENXIO when opened without waiting) is refused instead. A pipe with a reader gets
- * this handle, held open until the real one is: were it closed first, the reader would see the end of
- * the data and go, and the real open would wait for a reader that never comes.
+ * Opening a named pipe to write waits, deaf to Ctrl-C, for a reader: without one (ENXIO here) it is refused.
+ * This handle stays open until the real one is, or the reader would see the end of the data and go.
  */
-async function probeNamedPipe(path: string): Promise<FileHandle | undefined> {
-  if (!(await stat(path).catch(() => undefined))?.isFIFO()) return undefined
+function probeNamedPipe(path: string): Promise<FileHandle> {
   return open(path, constants.O_WRONLY | constants.O_NONBLOCK)
-}
-
-/** Root may write anything; a file with no write bit is still meant to be left alone. */
-async function refuseReadOnly(path: string): Promise<void> {
-  const existing = await stat(path).catch(() => undefined)
-  if (existing?.isFile() && (existing.mode & 0o222) === 0) {
-    throw Object.assign(new Error('read-only'), {code: 'EROFILE'})
-  }
 }

@@ -86,16 +86,10 @@ export class ProfileStore {
    * creates a server session that could then not be kept. Creates the config directory.
    */
   async checkWritable(): Promise<void> {
-    toProfile((await this.read()).section, (why) => this.corrupt(why))
+    await this.load()
     await this.makeDirectory()
     // Only a real write tells: root passes every access() check, and /proc or /sys take no new files.
-    const probe = this.temporaryPath()
-    try {
-      await writeFile(probe, '', {mode: 0o600, flag: 'wx'})
-    } catch (error) {
-      throw this.unwritable(error)
-    }
-    await rm(probe, {force: true})
+    await this.writeTemporary('', async () => {})
   }
 
   async update(change: Partial<Record<keyof Profile, string | undefined>>): Promise<Profile> {
@@ -154,14 +148,7 @@ export class ProfileStore {
     )
     await this.makeDirectory()
     await this.tightenDirectory()
-    const temporary = this.temporaryPath()
-    try {
-      await writeFile(temporary, text, {mode: 0o600})
-      await rename(temporary, this.path)
-    } catch (error) {
-      await rm(temporary, {force: true})
-      throw this.unwritable(error)
-    }
+    await this.writeTemporary(text, (temporary) => rename(temporary, this.path))
   }
 
   private async makeDirectory(): Promise<void> {
@@ -169,10 +156,7 @@ export class ProfileStore {
       await makeDirectory(this.configDir)
     } catch (error) {
       // ENOENT with every parent there: a link to a missing place, or a file system that takes no directories.
-      const reason =
-        (error as NodeJS.ErrnoException).code === 'ENOENT'
-          ? 'it cannot be made there'
-          : describeFileError(error)
+      const reason = describeFileError(error, {ENOENT: 'it cannot be made there'})
       throw new CliError(`Cannot create the config directory ${this.configDir}: ${reason}`, {
         code: 'ProfileUnwritable',
         suggestion: this.configDirHint(),
@@ -180,21 +164,21 @@ export class ProfileStore {
     }
   }
 
-  /** A file beside the profile, unique to this write: it is renamed over the profile, or removed. */
-  private temporaryPath(): string {
-    return `${this.path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
-  }
-
-  private unwritable(error: unknown): CliError {
-    // ENOENT in a directory that is there: a file system that takes no new files (/proc).
-    const reason =
-      (error as NodeJS.ErrnoException).code === 'ENOENT'
-        ? 'files cannot be made there'
-        : describeFileError(error)
-    return new CliError(`Cannot write profile ${this.path}: ${reason}`, {
-      code: 'ProfileUnwritable',
-      suggestion: this.configDirHint(),
-    })
+  /** Writes TEXT to a new file beside the profile for `use` (which may rename it); what is left is removed. */
+  private async writeTemporary(text: string, use: (temporary: string) => Promise<void>): Promise<void> {
+    const temporary = `${this.path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+    try {
+      await writeFile(temporary, text, {mode: 0o600, flag: 'wx'})
+      await use(temporary)
+    } catch (error) {
+      // ENOENT in a directory that is there: a file system that takes no new files (/proc).
+      throw new CliError(
+        `Cannot write profile ${this.path}: ${describeFileError(error, {ENOENT: 'files cannot be made there'})}`,
+        {code: 'ProfileUnwritable', suggestion: this.configDirHint()},
+      )
+    } finally {
+      await rm(temporary, {force: true})
+    }
   }
 
   private async tightenPermissions(): Promise<void> {
@@ -235,21 +219,23 @@ export class ProfileStore {
  * mkdir -p, one level at a time: node's recursive mkdir loops for ever where a directory cannot be made
  * though its parent exists (ENOENT under /proc, or through a link to a missing place).
  */
-async function makeDirectory(dir: string): Promise<void> {
+async function makeDirectory(dir: string, parentMade = false): Promise<void> {
   try {
     await mkdir(dir, {mode: 0o700})
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'EEXIST') {
-      // A file, or a link to nothing, where the directory should be.
+      // Something is there: a directory (made by another command at the same moment), a file, or a link to
+      // nothing (stat fails with ENOENT).
       if (!(await stat(dir)).isDirectory())
         throw Object.assign(new Error('not a directory'), {code: 'ENOTDIR'})
       return
     }
     const parent = dirname(dir)
-    if (code !== 'ENOENT' || parent === dir || (await stat(parent).catch(() => undefined))) throw error
-    await makeDirectory(parent)
-    await mkdir(dir, {mode: 0o700})
+    if (code !== 'ENOENT' || parent === dir || parentMade) throw error
+    if (!(await stat(parent).catch(() => undefined))) await makeDirectory(parent)
+    // Once more, now that the parent is there (made here, or by another command meanwhile): ENOENT again is final.
+    await makeDirectory(dir, true)
   }
 }
 

@@ -85,7 +85,9 @@ export class Revocation implements AsyncIterable<RevokeResult> {
       } catch (failure) {
         // A session that cannot be renewed fails every later request alike: it is the run's error, hint and all.
         this.error ??= client.session.renewalFailure
-        return toResult(target, {error: (failure as Error).message})
+        // Cut off by an interrupt, a logout's fate is unknown: the server may have done it and not yet answered.
+        const cutOff = (failure as CliError).code === 'Aborted'
+        return toResult(target, {error: cutOff ? INTERRUPTED_LOGOUT : (failure as Error).message})
       }
     }
 
@@ -139,6 +141,8 @@ export class Revocation implements AsyncIterable<RevokeResult> {
     }
   }
 }
+
+const INTERRUPTED_LOGOUT = 'interrupted before the server answered: the user may have been logged out'
 
 function toResult(target: Target, outcome: {skipped?: string; error?: string}): RevokeResult {
   return {

@@ -173,6 +173,14 @@ const CASES: Case[] = [
     hint: /users revoke --help/,
   },
   {
+    name: '--concurrency "4 " (a trailing space shown too)',
+    args: revoke('-a', APP, '-u', USER, '--concurrency', '4 '),
+    exit: 2,
+    code: 'UsageError',
+    error: /^Error: Invalid value for --concurrency: Expected an integer but received: "4 "$/,
+    hint: /users revoke --help/,
+  },
+  {
     name: '--profile ../x',
     args: revoke('-a', APP, '-u', USER, '--profile', '../x'),
     exit: 2,
@@ -771,6 +779,46 @@ const CASES: Case[] = [
     error:
       /^Error: --output-target .*dangling writes into the config directory, where it could replace a profile$/,
     check: (ctx) => expect(existsSync(join(ctx.configDir, 'zzz.yaml')), 'zzz.yaml').to.equal(false),
+  },
+  {
+    // The kernel reads `../zzz.yaml` from the link's real directory (the config dir's `sub`), not from `alias`.
+    name: '-o through a directory link, to a relative link to a profile not there yet',
+    args: (ctx) => revoke('-a', APP, '-u', USER, '-o', join(ctx.work, 'alias', 'out')),
+    setup: (ctx) => {
+      mkdirSync(join(ctx.configDir, 'sub'))
+      symlinkSync('../zzz.yaml', join(ctx.configDir, 'sub', 'out'))
+      symlinkSync(join(ctx.configDir, 'sub'), join(ctx.work, 'alias'))
+    },
+    exit: 2,
+    code: 'UsageError',
+    error:
+      /^Error: --output-target .*out writes into the config directory, where it could replace a profile$/,
+    check: (ctx) => expect(existsSync(join(ctx.configDir, 'zzz.yaml')), 'zzz.yaml').to.equal(false),
+  },
+  {
+    // `alias/..` is the parent of the link's target (the config dir), not the directory holding `alias`.
+    name: "-o to a new file beside a directory link's target (alias/../new.yaml)",
+    args: (ctx) => revoke('-a', APP, '-u', USER, '-o', `${join(ctx.work, 'alias')}/../new.yaml`),
+    setup: (ctx) => {
+      mkdirSync(join(ctx.configDir, 'sub'))
+      symlinkSync(join(ctx.configDir, 'sub'), join(ctx.work, 'alias'))
+    },
+    exit: 2,
+    code: 'UsageError',
+    error:
+      /^Error: --output-target .*new\.yaml writes into the config directory, where it could replace a profile$/,
+    check: (ctx) => expect(existsSync(join(ctx.configDir, 'new.yaml')), 'new.yaml').to.equal(false),
+  },
+  {
+    name: '-o to symbolic links that go round in a loop',
+    args: (ctx) => revoke('-a', APP, '-u', USER, '-o', join(ctx.work, 'l1')),
+    setup: (ctx) => {
+      symlinkSync(join(ctx.work, 'l2'), join(ctx.work, 'l1'))
+      symlinkSync(join(ctx.work, 'l1'), join(ctx.work, 'l2'))
+    },
+    exit: 1,
+    code: 'OutputTargetUnwritable',
+    error: /^Error: Cannot write the output target .*l1: its symbolic links go round in a loop$/,
   },
   {
     name: '-o as a hard link to the profile',

@@ -283,11 +283,15 @@ describe('inherited options (PRODUCT.md §3), end to end', function () {
       let received = ''
       reader.stdout.on('data', (chunk) => (received += chunk))
       const readerDone = new Promise((resolve) => reader.on('close', resolve))
-      // Opening a pipe to read waits for a writer: give the shell a moment to be waiting there.
       await new Promise((resolve) => reader.stderr.once('data', resolve))
-      await new Promise((resolve) => setTimeout(resolve, 300))
 
-      const result = await revoke(['-u', users()[2]._id, '--json', '-o', fifo], {timeoutMs: 15_000})
+      // The shell may not be waiting in its open yet: the CLI then refuses the pipe, changing nothing, and is run again.
+      let result: CliRun
+      for (let attempt = 1; ; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 100 * attempt))
+        result = await revoke(['-u', users()[2]._id, '--json', '-o', fifo], {timeoutMs: 15_000})
+        if (attempt === 10 || !result.stdout.includes('nothing reads from')) break
+      }
       await readerDone
 
       expect(result.code, result.stderr).to.equal(0)

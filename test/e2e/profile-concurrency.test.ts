@@ -1,4 +1,4 @@
-import {chmodSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {chmodSync, chownSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {expect} from 'chai'
@@ -181,6 +181,44 @@ describe('profiles: concurrent commands and file permissions', function () {
     const whole = parse(readFileSync(file, 'utf8')) as Record<string, Record<string, unknown>>
     expect(whole.staging).to.deep.equal({public_api_key: 'abc'})
     expect(whole.ci).to.deep.include({public_api_key: DEMO_KEYS.publicKey})
+  })
+
+  it('makes a missing config directory, parents and all, when several commands first save at the same moment', async () => {
+    const dir = join(config.path, 'a', 'b', 'c')
+
+    const runs = await Promise.all(
+      Array.from({length: 6}, () => runCli(['whoami', '--telemetry', 'off'], {configDir: dir, emulator})),
+    )
+
+    for (const run of runs) expect(run.code, run.stderr).to.equal(0)
+    expect(mode(dir)).to.equal(0o700)
+    expect(mode(join(config.path, 'a'))).to.equal(0o700)
+    expect(readdirSync(dir)).to.deep.equal(['default.yaml'])
+  })
+
+  it('goes on with a renewed session that a read-only profile cannot keep, and says so', async () => {
+    // Root writes anywhere: the run is then another user's, owning the read-only directory.
+    const asRoot = process.getuid?.() === 0
+    const nobody = asRoot ? {uid: 65534, gid: 65534} : {}
+    if (asRoot) for (const path of [config.path, profilePath()]) chownSync(path, 65534, 65534)
+    chmodSync(config.path, 0o500)
+    const before = readFileSync(profilePath(), 'utf8')
+    emulator.state.expireTokens()
+
+    const run = await runCli(['users', 'revoke', '-a', 'demo-abcde', '-u', users()[0]._id], {
+      configDir: config.path,
+      emulator,
+      env: {HOME: config.path},
+      ...nobody,
+    })
+    chmodSync(config.path, 0o700)
+
+    expect(run.code, run.stderr).to.equal(0)
+    expect(run.stdout).to.include('Revoked sessions for 1 of 1 user')
+    expect(run.stderr).to.match(
+      /^Warning: the renewed session could not be saved \(Cannot write profile .*default\.yaml: permission denied\); this run goes on with it\n$/,
+    )
+    expect(readFileSync(profilePath(), 'utf8')).to.equal(before)
   })
 
   it('tightens an existing profile file with looser permissions to 0600', async () => {

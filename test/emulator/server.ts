@@ -132,11 +132,12 @@ export function createEmulatorServer(state: EmulatorState, faults: FaultInjector
         return sendJson(res, 204)
       }
       case 'POST telemetry': {
-        state.telemetry.push(parseJson(req.headers['content-encoding'] === 'gzip' ? gunzip(body) : body))
+        const batch = parseJson(req.headers['content-encoding'] === 'gzip' ? gunzip(body) : body)
+        state.telemetry.push(batch)
         if (faults.current.telemetryHang) {
-          // Never answered: counted as open until the sender gives up or its process ends.
-          state.hungTelemetry += 1
-          res.on('close', () => (state.hungTelemetry -= 1))
+          // Never answered: open until the sender gives up or its process ends.
+          state.hungTelemetry.add(batch)
+          res.on('close', () => state.hungTelemetry.delete(batch))
           return
         }
         return sendJson(res, 204)

@@ -219,8 +219,8 @@ export class EmulatorState {
   readonly requests: RequestLogEntry[] = []
   /** The bodies POSTed to the telemetry collector, in arrival order. */
   readonly telemetry: unknown[] = []
-  /** Telemetry requests held open, unanswered, by the telemetryHang fault. */
-  hungTelemetry = 0
+  /** The batches (of `telemetry`) whose requests the telemetryHang fault holds open, unanswered. */
+  readonly hungTelemetry = new Set<unknown>()
   /** Successful logins and refreshes. */
   loginCount = 0
   refreshCount = 0

@@ -25,6 +25,9 @@ export interface RunOptions {
   stdin?: string
   /** The working directory (the test's own by default). */
   cwd?: string
+  /** Run as this user and group (the test must be root to ask). */
+  uid?: number
+  gid?: number
   /** Kill the process after this long (the test then fails on `signal`). */
   timeoutMs?: number
 }
@@ -57,6 +60,8 @@ export function runCli(args: string[], options: RunOptions): Promise<CliRun> {
     const child = spawn(process.execPath, [BIN, ...args], {
       env: cleanEnv(options),
       cwd: options.cwd,
+      uid: options.uid,
+      gid: options.gid,
       stdio: ['pipe', 'pipe', 'pipe'],
     })
     let stdout = ''

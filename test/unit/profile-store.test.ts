@@ -1,4 +1,4 @@
-import {chmodSync, mkdirSync, statSync, writeFileSync} from 'node:fs'
+import {chmodSync, mkdirSync, readdirSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {expect} from 'chai'
@@ -45,5 +45,15 @@ describe('ProfileStore', () => {
 
     expect(statSync(shared).mode & 0o7777).to.equal(0o1777)
     expect(statSync(join(shared, 'default.yaml')).mode & 0o777).to.equal(0o600)
+  })
+
+  it('makes a missing config directory, parents and all, when several saves race to make it', async () => {
+    const dir = join(config.path, 'a', 'b', 'c')
+    const stores = Array.from({length: 8}, (_, i) => new ProfileStore(dir, `p${i}`, {binName: 'appservices'}))
+
+    await Promise.all(stores.map((store) => store.save({telemetry_mode: 'off'})))
+
+    expect(readdirSync(dir).sort()).to.deep.equal(stores.map((store) => `${store.name}.yaml`).sort())
+    expect(statSync(join(config.path, 'a')).mode & 0o777).to.equal(0o700)
   })
 })
