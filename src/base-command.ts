@@ -19,7 +19,10 @@ export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<
 
 const GLOBAL = 'GLOBAL'
 
-/** How a command ended, known once its result is rendered (a streamed result is complete only then). */
+/**
+ * How a command ended, known once its result is rendered (a streamed result is complete only then). By
+ * default a command's run() returns it, with the data beside it.
+ */
 export interface CommandOutcome {
   /** Non-zero to exit with it after the result is rendered (1: some failed; 130: interrupted). */
   exitCode?: number
@@ -28,9 +31,6 @@ export interface CommandOutcome {
   /** Why the run stopped early although it has a result to show: the `Error:` line after a text result. */
   error?: CliError
 }
-
-/** What a command's run() returns: the data, and (by default) how it ends the process. */
-export type CommandResult = CommandOutcome
 
 /**
  * The one base class of the plugin. It declares the inherited options of
@@ -126,7 +126,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       counts: _counts,
       error: _error,
       ...document
-    } = result as CommandResult & Record<string, unknown>
+    } = result as CommandOutcome & Record<string, unknown>
     return document
   }
 
@@ -189,9 +189,10 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       binName: this.config.bin,
       configDirVariable: this.config.scopedEnvVarKey('CONFIG_DIR'),
     })
-    const target = outputFile(this.flags['output-target'])
-    if (this.flags['output-target'] !== undefined && !this.flags['output-target'].trim())
+    const given = this.flags['output-target']
+    if (given !== undefined && !given.trim())
       throw usageError('--output-target needs a file path', this.helpHint())
+    const target = outputFile(given)
     // Every usage error comes before the output target is emptied, telemetry is sent or a profile is saved.
     this.checkFlags()
     this.requestTimeoutMs = requestTimeoutMs(process.env)

@@ -37,8 +37,8 @@ export async function connect(options: ConnectOptions): Promise<AdminApiClient> 
       ? ''
       : ` to ${baseUrl} (the profile's session is for ${profile.realm_base_url})`
     // One of the pair set is a mistake worth naming, not a plain "not logged in".
-    const [pub, priv] = [env[PUBLIC_VAR]?.trim(), env[PRIVATE_VAR]?.trim()]
-    const half = pub && !priv ? PRIVATE_VAR : priv && !pub ? PUBLIC_VAR : undefined
+    const unset = [PUBLIC_VAR, PRIVATE_VAR].filter((name) => !env[name]?.trim())
+    const half = unset.length === 1 ? unset[0] : undefined
     throw new CliError(`${who}${elsewhere}${half ? `, and ${half} is not set` : ''}`, {
       code: 'NotLoggedIn',
       suggestion: `${loginHint} (or set ${PUBLIC_VAR} and ${PRIVATE_VAR})`,

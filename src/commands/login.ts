@@ -2,11 +2,11 @@ import {Flags} from '@oclif/core'
 
 import {login} from '../admin-api/auth-session.js'
 import {Http} from '../admin-api/http.js'
-import {BaseCommand, type CommandResult} from '../base-command.js'
+import {BaseCommand, type CommandOutcome} from '../base-command.js'
 import {usageError} from '../errors.js'
 import {askText} from '../output/prompts.js'
 
-interface LoginResult extends CommandResult {
+interface LoginResult extends CommandOutcome {
   profile: string
   public_api_key: string
   base_url: string

@@ -1,8 +1,8 @@
 import {resolveBaseUrl} from '../admin-api/base-url.js'
-import {BaseCommand, type CommandResult} from '../base-command.js'
+import {BaseCommand, type CommandOutcome} from '../base-command.js'
 import {EXIT} from '../errors.js'
 
-interface LogoutResult extends CommandResult {
+interface LogoutResult extends CommandOutcome {
   profile: string
   was_logged_in: boolean
 }

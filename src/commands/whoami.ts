@@ -1,7 +1,7 @@
-import {BaseCommand, type CommandResult} from '../base-command.js'
+import {BaseCommand, type CommandOutcome} from '../base-command.js'
 import {loginCommand} from '../profile/profile-store.js'
 
-interface WhoamiResult extends CommandResult {
+interface WhoamiResult extends CommandOutcome {
   profile: string
   public_api_key: string | null
   /** The profile holds a session or a key pair. */

@@ -164,22 +164,17 @@ const CASES: Case[] = [
     error: /^Error: Invalid value for --concurrency: .*less than or equal to 32 .*: "99"$/,
     hint: /users revoke --help/,
   },
-  {
-    name: '--concurrency " 4" (the value shown as given, spaces and all)',
-    args: revoke('-a', APP, '-u', USER, '--concurrency', ' 4'),
-    exit: 2,
+  // The value shown as given, spaces and all.
+  ...[' 4', '4 '].map((value) => ({
+    name: `--concurrency "${value}"`,
+    args: revoke('-a', APP, '-u', USER, '--concurrency', value),
+    exit: 2 as const,
     code: 'UsageError',
-    error: /^Error: Invalid value for --concurrency: Expected an integer but received: " 4"$/,
+    error: new RegExp(
+      `^Error: Invalid value for --concurrency: Expected an integer but received: "${value}"$`,
+    ),
     hint: /users revoke --help/,
-  },
-  {
-    name: '--concurrency "4 " (a trailing space shown too)',
-    args: revoke('-a', APP, '-u', USER, '--concurrency', '4 '),
-    exit: 2,
-    code: 'UsageError',
-    error: /^Error: Invalid value for --concurrency: Expected an integer but received: "4 "$/,
-    hint: /users revoke --help/,
-  },
+  })),
   {
     name: '--profile ../x',
     args: revoke('-a', APP, '-u', USER, '--profile', '../x'),
