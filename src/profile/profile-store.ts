@@ -109,9 +109,13 @@ export class ProfileStore {
       text = await readFile(this.path, 'utf8')
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {document: {}, section: {}}
+      // A directory where the profile should be is the thing to fix, not the config directory around it.
+      const isDirectory = (error as NodeJS.ErrnoException).code === 'EISDIR'
       throw new CliError(`Cannot read profile ${this.path}: ${describeFileError(error)}`, {
         code: 'ProfileUnreadable',
-        suggestion: this.configDirHint(),
+        suggestion: isDirectory
+          ? `move ${this.path} out of the way: a profile is a file`
+          : this.configDirHint(),
       })
     }
     await this.tightenPermissions()

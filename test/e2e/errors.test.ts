@@ -390,7 +390,7 @@ const CASES: Case[] = [
     exit: 1,
     code: 'ProfileUnreadable',
     error: /^Error: Cannot read profile .*default\.yaml: it is a directory$/,
-    hint: /a directory you can write/,
+    hint: /^Try: move .*default\.yaml out of the way: a profile is a file$/,
     check: noLogin,
   },
   {
